@@ -1,0 +1,1 @@
+"""Shipped widget themes: data only (theme.toml, templates/, theme.css per folder)."""
