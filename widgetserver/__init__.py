@@ -1,0 +1,64 @@
+"""Eerlijk widget server: the Flask app factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, g
+
+from . import store
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then the instance config or WIDGETSERVER_SETTINGS, then env vars, then `test_config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        DATABASE=os.path.join(app.instance_path, "widgetserver.db"),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        API_PAGE_SIZE=20,
+        CORS_MAX_AGE=86400,
+        PUBLIC_BASE_URL=None,
+        THEME_DIRS=[os.path.join(app.instance_path, "themes")],
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    if os.environ.get("WIDGETSERVER_SETTINGS"):
+        app.config.from_envvar("WIDGETSERVER_SETTINGS")
+    if os.environ.get("WIDGETSERVER_DB"):
+        app.config["DATABASE"] = os.environ["WIDGETSERVER_DB"]
+    app.config.from_prefixed_env("WIDGETSERVER")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    db_dir = os.path.dirname(os.path.abspath(app.config["DATABASE"]))
+    os.makedirs(db_dir, exist_ok=True)
+
+    # Create or upgrade the schema once per process, so every request finds it ready.
+    db = store.connect(app.config["DATABASE"])
+    store.migrate(db)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = store.secret_key(db)
+    db.conn.close()
+
+    from . import api, errors, meta
+
+    errors.register(app)
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(api.bp)
+
+    @app.teardown_appcontext
+    def close_db(exc):  # noqa: ARG001
+        db = g.pop("db", None)
+        if db is not None:
+            db.conn.close()
+
+    return app
+
+
+def get_db():
+    """The request's database connection, opened on first use and closed at teardown."""
+    from flask import current_app
+
+    if "db" not in g:
+        g.db = store.connect(current_app.config["DATABASE"])
+    return g.db

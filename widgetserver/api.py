@@ -1,0 +1,312 @@
+"""JSON API v1: public reads (CORS, cacheable) and per-shop writes with an API key."""
+
+from __future__ import annotations
+
+import hmac
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from . import get_db, schemas, store
+from .errors import APIError
+from .http_cache import cached
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+review_schema = schemas.ReviewSchema()
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def shop_or_404(slug: str) -> dict:
+    """The shop for `slug`.
+
+    :raise 404: unknown shop.
+    """
+    shop = store.get_shop(get_db(), slug)
+    if shop is None:
+        raise APIError(404, f"No shop with slug {slug!r}.", {"shop": ["Unknown shop; check the slug."]})
+    return shop
+
+
+def product_or_404(shop: dict, sku: str) -> dict:
+    """The shop's product with this SKU.
+
+    :raise 404: unknown product.
+    """
+    product = store.product_by_sku(get_db(), shop["id"], sku)
+    if product is None:
+        raise APIError(404, f"No product with SKU {sku!r} in shop {shop['slug']!r}.",
+                       {"product": ["Unknown SKU; list products at /api/v1/shops/{shop}/products."]})
+    return product
+
+
+def require_key(shop: dict) -> None:
+    """Check `Authorization: Bearer <key>` belongs to this shop.
+
+    :raise 401: no key or an unknown or revoked key.
+    :raise 403: a key of another shop.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise APIError(401, "Send your shop's API key as 'Authorization: Bearer <key>' "
+                            "(create one with 'widgetserver keys create SHOP').")
+    owner = store.shop_id_for_key(get_db(), key.strip())
+    if owner is None:
+        raise APIError(401, "That API key is unknown or revoked.")
+    if not hmac.compare_digest(str(owner), str(shop["id"])):
+        raise APIError(403, f"That API key belongs to another shop, not {shop['slug']!r}.")
+
+
+def json_body(schema) -> dict:
+    """The request's JSON object, validated and cleaned by `schema`.
+
+    :raise 415: not JSON. :raise 400: malformed or invalid.
+    """
+    if not request.is_json:
+        raise APIError(415, "Send the body as JSON with 'Content-Type: application/json'.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise APIError(400, "The body is not valid JSON.", {"_body": ["Could not parse JSON."]})
+    if not isinstance(data, dict):
+        raise APIError(400, "The body must be a JSON object.", {"_body": ["Expected an object."]})
+    return schema.load(data)
+
+
+def query_args(schema) -> dict:
+    """Query parameters validated by `schema` (NUL bytes refused)."""
+    if any("\x00" in v for v in request.args.values()):
+        raise APIError(400, "Query parameters must not contain NUL bytes.")
+    return schema.load(request.args.to_dict())
+
+
+def _cursor_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="review-cursor")
+
+
+def encode_cursor(query: dict, key: list) -> str:
+    """An opaque, signed cursor that only works for the same query."""
+    return _cursor_serializer().dumps(
+        {"k": key, "s": query["sort"], "p": query["product"], "r": query["rating"], "v": query["verified"]}
+    )
+
+
+def decode_cursor(cursor: str, query: dict) -> list:
+    """The keyset position inside a cursor.
+
+    :raise 400: forged, damaged, or made for another query.
+    """
+    try:
+        data = _cursor_serializer().loads(cursor)
+    except BadSignature:
+        raise APIError(400, "Invalid cursor.", {"cursor": ["Not a cursor this server issued; use next_cursor as given."]}) from None
+    expected = {"s": query["sort"], "p": query["product"], "r": query["rating"], "v": query["verified"]}
+    if {k: data.get(k) for k in expected} != expected or not isinstance(data.get("k"), list):
+        raise APIError(400, "Cursor belongs to another query.",
+                       {"cursor": ["Keep product, rating, verified and sort the same while paging."]})
+    return data["k"]
+
+
+def shop_info(shop: dict) -> dict:
+    """Public fields of a shop."""
+    summary = store.summary_for(get_db(), shop["id"])
+    return {
+        "slug": shop["slug"],
+        "name": shop["name"],
+        "url": shop["url"],
+        "locale": shop["locale"],
+        "reviews_url": f"{request.url_root}s/{shop['slug']}",
+        "organization_rating": bool(shop["settings"].get("organization_rating", False)),
+        "review_count": summary["count"],
+        "average": summary["average"],
+    }
+
+
+# --- public reads --------------------------------------------------------------
+
+
+@bp.get("/shops/<shop>")
+def get_shop(shop):
+    """Public shop information.
+
+    :raise 404: unknown shop.
+    """
+    row = shop_or_404(shop)
+    return cached(row, lambda: schemas.ShopSchema().dump(shop_info(row)))
+
+
+@bp.get("/shops/<shop>/products")
+def list_products(shop):
+    """The shop's products with their review figures."""
+    row = shop_or_404(shop)
+
+    def build():
+        items = []
+        for p in store.list_products(get_db(), row["id"]):
+            p["average"] = round(p["rating_sum"] / p["review_count"], 2) if p["review_count"] else None
+            items.append(p)
+        return schemas.ProductListSchema().dump({"items": items})
+
+    return cached(row, build)
+
+
+@bp.get("/shops/<shop>/summary")
+def get_summary(shop):
+    """Count, average and per-star distribution of all published reviews (O(1))."""
+    row = shop_or_404(shop)
+    args = query_args(schemas.SummaryQuerySchema())
+
+    def build():
+        product = product_or_404(row, args["product"]) if args["product"] else None
+        summary = store.summary_for(get_db(), row["id"], product["id"] if product else None)
+        return schemas.SummarySchema().dump({**summary, "shop": row["slug"], "product": args["product"]})
+
+    return cached(row, build)
+
+
+@bp.get("/shops/<shop>/reviews")
+def list_reviews(shop):
+    """Published reviews, newest first by default, with keyset pagination."""
+    row = shop_or_404(shop)
+    args = query_args(schemas.ReviewQuerySchema())
+
+    def build():
+        product = product_or_404(row, args["product"]) if args["product"] else None
+        after = decode_cursor(args["cursor"], args) if args["cursor"] else None
+        items, key = store.list_reviews(
+            get_db(), row["id"], product_id=product["id"] if product else None, rating=args["rating"],
+            verified=args["verified"], sort=args["sort"], limit=args["limit"], after=after,
+        )
+        return schemas.ReviewPageSchema().dump(
+            {"items": items, "next_cursor": encode_cursor(args, key) if key else None}
+        )
+
+    return cached(row, build)
+
+
+# --- writes (API key) ----------------------------------------------------------
+
+
+@bp.post("/shops/<shop>/reviews")
+def import_review(shop):
+    """Import a review from the shop's history: stored unverified, source "import".
+
+    :raise 401/403: missing or wrong key. :raise 400: invalid fields.
+    """
+    row = shop_or_404(shop)
+    require_key(row)
+    data = json_body(schemas.ReviewImportSchema())
+    db = get_db()
+    review_id = store.add_review(
+        db, row["id"], rating=data["rating"], author=data["author"], title=data["title"], body=data["body"],
+        locale=data["locale"], product_sku=data["product"], source="import", verified=False,
+        created_at=data["created_at"], external_id=data["external_id"], actor="api",
+    )
+    response = jsonify(review_schema.dump(store.get_review(db, row["id"], review_id)))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.list_reviews", shop=shop) + f"#review-{review_id}"
+    return response
+
+
+@bp.post("/shops/<shop>/reviews/<int:review_id>/reply")
+def reply(shop, review_id):
+    """Create (201) or replace (200) the shop's one public reply; earlier text is kept in history.
+
+    :raise 404: no such published review in this shop.
+    """
+    row = shop_or_404(shop)
+    require_key(row)
+    data = json_body(schemas.ReplyInputSchema())
+    db = get_db()
+    created = store.set_reply(db, row["id"], review_id, body=data["body"], author=data["author"], role=data["role"])
+    response = jsonify(review_schema.dump(store.get_review(db, row["id"], review_id)))
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.post("/shops/<shop>/products")
+def upsert_product(shop):
+    """Create (201) or update (200) a product by SKU."""
+    row = shop_or_404(shop)
+    require_key(row)
+    data = json_body(schemas.ProductInputSchema())
+    sku = data.pop("sku")
+    product, created = store.upsert_product(get_db(), row["id"], sku, **data)
+    product.update(review_count=store.summary_for(get_db(), row["id"], product["id"])["count"])
+    product["average"] = store.summary_for(get_db(), row["id"], product["id"])["average"]
+    response = jsonify(schemas.ProductSchema().dump(product))
+    response.status_code = 201 if created else 200
+    return response
+
+
+# --- CORS and OpenAPI ----------------------------------------------------------
+
+
+@bp.after_request
+def cors(response):
+    """Reads are public from any origin; writes are server-to-server and get no CORS grant."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers.setdefault("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+        response.headers.setdefault("Access-Control-Max-Age", str(current_app.config["CORS_MAX_AGE"]))
+    return response
+
+
+# Routes as data: the one list the OpenAPI document is built from.
+ROUTES = [
+    ("/shops/{shop}", "get", "get_shop", None, None, "ShopSchema", 200),
+    ("/shops/{shop}/products", "get", "list_products", None, None, "ProductListSchema", 200),
+    ("/shops/{shop}/summary", "get", "get_summary", "SummaryQuerySchema", None, "SummarySchema", 200),
+    ("/shops/{shop}/reviews", "get", "list_reviews", "ReviewQuerySchema", None, "ReviewPageSchema", 200),
+    ("/shops/{shop}/reviews", "post", "import_review", None, "ReviewImportSchema", "ReviewSchema", 201),
+    ("/shops/{shop}/reviews/{review_id}/reply", "post", "reply", None, "ReplyInputSchema", "ReviewSchema", 201),
+    ("/shops/{shop}/products", "post", "upsert_product", None, "ProductInputSchema", "ProductSchema", 201),
+]
+EXTRA_ROUTES: list = []  # (path, method, view, query, body, response, status) added by other blueprints
+
+
+def build_spec() -> dict:
+    """The OpenAPI 3 document, generated from the marshmallow schemas and ROUTES."""
+    spec = APISpec(
+        title="Eerlijk widget server API", version="1.0.0", openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Reads are public; writes need 'Authorization: Bearer <key>' for the shop."},
+        servers=[{"url": request.script_root + "/api/v1"}],
+    )
+    spec.components.security_scheme("shopKey", {"type": "http", "scheme": "bearer"})
+    # Nested schemas first: the plugin names them when it meets them inside another.
+    for name in ("ErrorSchema", "ShopSchema", "ReplySchema", "ReviewSchema", "ReviewPageSchema", "ProductSchema",
+                 "ProductListSchema", "SummarySchema", "ReviewImportSchema", "ReplyInputSchema", "ProductInputSchema"):
+        spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
+    error = {"content": {"application/json": {"schema": "Error"}}}
+    for path, method, view_name, query, body, output, status in ROUTES + EXTRA_ROUTES:
+        view = current_app.view_functions.get(f"api.{view_name}") or current_app.view_functions.get(view_name)
+        doc = (view.__doc__ or "").strip().split("\n")[0] if view else ""
+        params = [{"in": "path", "name": p, "required": True, "schema": {"type": "string"}}
+                  for p in ("shop", "review_id") if "{" + p + "}" in path]
+        if query:
+            params.append({"in": "query", "schema": getattr(schemas, query)})
+        op = {"summary": doc, "operationId": view_name, "parameters": params,
+              "responses": {str(status): {"description": "OK", "content": {"application/json": {"schema": output.removesuffix("Schema")}}},
+                            "400": {**error, "description": "Invalid parameters or body"},
+                            "404": {**error, "description": "Unknown shop or item"}}}
+        if body:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body.removesuffix("Schema")}}}
+            op["security"] = [{"shopKey": []}]
+            op["responses"].update({"401": {**error, "description": "Missing or unknown key"},
+                                    "403": {**error, "description": "Key of another shop"},
+                                    "415": {**error, "description": "Body is not JSON"}})
+        spec.path(path=path, operations={method: op})
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 document of this API."""
+    response = jsonify(build_spec())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,249 @@
+"""The `widgetserver` command: database, shops, keys, import/export, demo, serving, checks."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import ScriptInfo
+
+from . import create_app, store
+
+db_option = click.option(
+    "--db", "db_path", envvar="WIDGETSERVER_DB", type=click.Path(dir_okay=False),
+    help="SQLite database file (env WIDGETSERVER_DB; default: instance/widgetserver.db).",
+)
+
+
+def load_app(db_path: str | None):
+    """The app for this command: the test runner's app, or one built for `--db`."""
+    ctx = click.get_current_context()
+    info = ctx.find_object(ScriptInfo)
+    if info is not None and db_path is None:
+        return info.load_app()
+    return create_app({"DATABASE": db_path} if db_path else None)
+
+
+def open_db(db_path: str | None):
+    """(app, db) for a command; the schema is created or upgraded on the way."""
+    app = load_app(db_path)
+    return app, store.connect(app.config["DATABASE"])
+
+
+def shop_or_fail(db, slug: str) -> dict:
+    """The shop, or exit with a message that says how to create it."""
+    shop = store.get_shop(db, slug)
+    if shop is None:
+        raise click.ClickException(f"No shop {slug!r}. Create it: widgetserver shops create {slug} --name 'Shop name'")
+    return shop
+
+
+@click.group(help="Eerlijk widget server: honest review widgets for your shop.")
+@click.version_option(package_name="eerlijk")
+def main():
+    """Entry point of the `widgetserver` command."""
+
+
+@main.command()
+@db_option
+def init(db_path):
+    """Create the database (or upgrade its schema)."""
+    app, db = open_db(db_path)
+    click.echo(f"Database ready at {app.config['DATABASE']} (schema version {store.schema_version(db)}).")
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--debug/--no-debug", default=False, help="Reload on change and show tracebacks (never in production).")
+def serve(db_path, host, port, debug):
+    """Serve with Werkzeug's threaded server (for production use gunicorn: see docs/operations.md)."""
+    app = load_app(db_path)
+    click.echo(f"Serving {app.config['DATABASE']} on http://{host}:{port}/")
+    app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug)
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only create the demo data and print the key, then exit.")
+def demo(db_path, host, port, no_serve):
+    """Create (or reuse) a demo shop with realistic reviews, print where to look, and serve it."""
+    from .demo import build_demo
+
+    app = load_app(db_path or "demo.db")
+    db = store.connect(app.config["DATABASE"])
+    created, key = build_demo(db)
+    shop = store.get_shop(db, "demo")
+    summary = store.summary_for(db, shop["id"])
+    base = f"http://{host}:{port}"
+    click.echo(("Created" if created else "Reusing") + f" demo shop in {app.config['DATABASE']}: "
+               f"{summary['count']} reviews, average {summary['average']}.")
+    click.echo("Open:")
+    for path in ("/api/v1/shops/demo", "/api/v1/shops/demo/summary", "/api/v1/shops/demo/reviews",
+                 "/api/v1/shops/demo/products", "/api/v1/openapi.json"):
+        click.echo(f"  {base}{path}")
+    for rule in ("/s/demo", "/demo"):
+        if any(r.rule == rule for r in app.url_map.iter_rules()):
+            click.echo(f"  {base}{rule}")
+    click.echo("Demo API key (write access to shop 'demo'):")
+    click.echo(key)
+    if not no_serve:
+        app.run(host=host, port=port, threaded=True)
+
+
+@main.group()
+def shops():
+    """Create, list and configure shops."""
+
+
+@shops.command("create")
+@db_option
+@click.argument("slug")
+@click.option("--name", required=True, help="The shop's public name.")
+@click.option("--url", default=None, help="The shop's website.")
+@click.option("--locale", default="en", show_default=True, type=click.Choice(["nl", "en", "de", "fr"]))
+def shops_create(db_path, slug, name, url, locale):
+    """Create a shop with SLUG (lower-case letters, digits, hyphens)."""
+    _, db = open_db(db_path)
+    try:
+        shop = store.create_shop(db, slug, name, url, locale)
+    except store.StoreError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created shop {shop['slug']!r}. Next: widgetserver keys create {shop['slug']}")
+
+
+@shops.command("list")
+@db_option
+def shops_list(db_path):
+    """List shops with their review counts."""
+    _, db = open_db(db_path)
+    for shop in store.list_shops(db):
+        summary = store.summary_for(db, shop["id"])
+        click.echo(f"{shop['slug']}\t{shop['name']}\t{summary['count']} reviews\taverage {summary['average']}")
+
+
+@shops.command("set")
+@db_option
+@click.argument("slug")
+@click.option("--organization-rating/--no-organization-rating", default=None,
+              help="Put the shop rating on its Organization markup (Google ignores it: self-serving).")
+@click.option("--locale", type=click.Choice(["nl", "en", "de", "fr"]), default=None)
+def shops_set(db_path, slug, organization_rating, locale):
+    """Change a shop's settings."""
+    _, db = open_db(db_path)
+    shop = shop_or_fail(db, slug)
+    settings = {}
+    if organization_rating is not None:
+        settings["organization_rating"] = organization_rating
+    if locale:
+        with store.write(db):
+            db.execute("UPDATE shops SET locale = ? WHERE id = ?", [locale, shop["id"]])
+    if settings:
+        store.update_shop_settings(db, shop["id"], **settings)
+    click.echo(f"Updated {slug}: {settings or ''} {('locale=' + locale) if locale else ''}".strip())
+
+
+@main.group()
+def keys():
+    """Create and revoke API keys (only their hashes are stored)."""
+
+
+@keys.command("create")
+@db_option
+@click.argument("shop")
+@click.option("--label", default=None, help="What the key is for, e.g. 'shop backend'.")
+def keys_create(db_path, shop, label):
+    """Create an API key for SHOP; it is printed once, alone on the last line."""
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    key = store.create_key(db, row["id"], label)
+    click.echo(f"API key for {shop} (store it now; it cannot be shown again):")
+    click.echo(key)
+
+
+@keys.command("revoke")
+@db_option
+@click.argument("key")
+def keys_revoke(db_path, key):
+    """Revoke KEY (the whole key, or its id: the part after 'eer_')."""
+    _, db = open_db(db_path)
+    if not store.revoke_key(db, key):
+        raise click.ClickException("No live key matches; nothing revoked.")
+    click.echo("Revoked.")
+
+
+@main.command("import")
+@db_option
+@click.argument("shop")
+@click.argument("file", type=click.File("rb"))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Default: from the file name (.jsonl/.ndjson) or its first character.")
+def import_command(db_path, shop, file, fmt):
+    """Import reviews into SHOP from a CSV or JSON Lines FILE: all rows, or none if any row is bad."""
+    from .transfer import ImportFailed, detect_format, import_reviews, open_text
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    text = open_text(file.read())
+    fmt = fmt or detect_format(file.name, text.getvalue()[:100])
+    try:
+        counts = import_reviews(db, row, text, fmt)
+    except ImportFailed as exc:
+        for line, message in exc.problems:
+            click.echo(f"{file.name}:{line}: {message}", err=True)
+        raise click.ClickException(f"Nothing imported: {len(exc.problems)} bad row(s). Fix them and run again.") from None
+    click.echo(f"Imported {counts['reviews']} reviews, {counts['products']} products, {counts['replies']} replies.")
+
+
+@main.command("export")
+@db_option
+@click.argument("shop")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="Default: standard output.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+def export_command(db_path, shop, output, fmt):
+    """Export everything of SHOP (every review in every state, replies, history) as JSON Lines."""
+    from .transfer import export_lines
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    for line in export_lines(db, row):
+        output.write(line)
+
+
+@main.command()
+@db_option
+@click.option("--fix", is_flag=True, help="Overwrite wrong aggregates with the scanned figures.")
+def recompute(db_path, fix):
+    """Check every stored aggregate against a full scan of the reviews."""
+    _, db = open_db(db_path)
+    problems = store.recompute(db, fix=fix)
+    for problem in problems:
+        click.echo(problem)
+    if problems and not fix:
+        raise click.ClickException(f"{len(problems)} aggregate(s) differ; run with --fix to mend them.")
+    click.echo("Fixed." if problems else "All aggregates match a full scan.")
+
+
+@main.group()
+def audit():
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@db_option
+def audit_verify(db_path):
+    """Check that no audit entry was changed, removed or inserted."""
+    _, db = open_db(db_path)
+    count, problems = store.verify_audit(db)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"Audit chain broken: {len(problems)} problem(s) in {count} entries.")
+    click.echo(f"Audit chain intact: {count} entries.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""marshmallow schemas: validate API input, shape API output, and feed the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+
+from .sanitize import UnsafeText, clean_text
+
+LOCALES = ("nl", "en", "de", "fr")
+SORT_ORDERS = ("newest", "oldest", "highest", "lowest")
+
+
+class PlainText(fields.String):
+    """A string cleaned to plain text by `sanitize.clean_text`, then length-checked."""
+
+    def __init__(self, *, max_length: int, min_length: int = 0, multiline: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.min_length = min_length
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text = clean_text(text, multiline=self.multiline)
+        except UnsafeText as exc:
+            raise ValidationError(str(exc)) from None
+        if len(text) < self.min_length:
+            raise ValidationError(
+                "Must not be empty (markup is removed, so text that was only markup is empty)."
+                if self.min_length == 1 else f"Must be at least {self.min_length} characters."
+            )
+        if len(text) > self.max_length:
+            raise ValidationError(f"Too long: {len(text)} characters, at most {self.max_length}.")
+        return text
+
+
+class Rating(fields.Integer):
+    """A whole star rating 1-5; "4" and 4.5 are refused rather than guessed."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, validate=validate.Range(1, 5, error="Must be a whole number from 1 to 5."),
+                         **kwargs)
+
+
+class Sku(fields.String):
+    """A product SKU: 1-64 printable characters, no spaces at the ends."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=validate.Regexp(r"^[^\s\x00-\x1f/][^\x00-\x1f/]{0,62}[^\s\x00-\x1f/]$|^[^\s\x00-\x1f/]$",
+                                     error="Must be 1-64 characters without slashes, control characters or "
+                                           "leading/trailing spaces."),
+            **kwargs,
+        )
+
+
+# --- output --------------------------------------------------------------------
+
+
+class ReplySchema(Schema):
+    """The shop's public reply, signed with a name and role."""
+
+    body = fields.String(required=True, metadata={"description": "Plain text; escape it when rendering."})
+    author = fields.String(required=True, metadata={"description": "Name of the person who replied."})
+    role = fields.String(required=True, metadata={"description": "Their role, e.g. 'Customer service'."})
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class ReviewSchema(Schema):
+    """A published review; text fields are plain text (escape them when rendering)."""
+
+    id = fields.Integer(required=True)
+    rating = fields.Integer(required=True, metadata={"minimum": 1, "maximum": 5})
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    author = fields.String(required=True, metadata={"description": "Display name chosen by the author."})
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True, metadata={"description": "Later than created_at when the author edited it."})
+    verified = fields.Boolean(required=True, metadata={"description": "Written through an invitation tied to an order."})
+    source = fields.String(required=True, metadata={"enum": ["import", "invitation", "open"]})
+    locale = fields.String(allow_none=True)
+    product = fields.String(allow_none=True, metadata={"description": "SKU, or null for a review of the shop."})
+    reply = fields.Nested(ReplySchema, allow_none=True)
+
+
+class ReviewPageSchema(Schema):
+    """One page of reviews and the cursor of the next (null on the last page)."""
+
+    items = fields.List(fields.Nested(ReviewSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class SummarySchema(Schema):
+    """Aggregate of all published reviews, whatever their rating."""
+
+    shop = fields.String(required=True)
+    product = fields.String(allow_none=True)
+    count = fields.Integer(required=True)
+    rating_sum = fields.Integer(required=True)
+    average = fields.Float(allow_none=True, metadata={"description": "Rounded to 2 decimals; null with no reviews."})
+    distribution = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                               metadata={"description": 'Count per star, keys "1" to "5".'})
+
+
+class ProductSchema(Schema):
+    """A product and its review figures."""
+
+    sku = fields.String(required=True)
+    name = fields.String(required=True)
+    url = fields.String(allow_none=True)
+    image_url = fields.String(allow_none=True)
+    gtin = fields.String(allow_none=True)
+    product_id = fields.String(allow_none=True, metadata={"description": "The shop's own schema.org @id."})
+    review_count = fields.Integer()
+    average = fields.Float(allow_none=True)
+
+
+class ProductListSchema(Schema):
+    """The shop's products."""
+
+    items = fields.List(fields.Nested(ProductSchema), required=True)
+
+
+class ShopSchema(Schema):
+    """Public information about a shop."""
+
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    url = fields.String(allow_none=True)
+    locale = fields.String(required=True)
+    reviews_url = fields.String(required=True, metadata={"description": "Hosted page with all reviews."})
+    organization_rating = fields.Boolean(required=True)
+    review_count = fields.Integer(required=True)
+    average = fields.Float(allow_none=True)
+
+
+class ErrorSchema(Schema):
+    """Every error: a sentence and messages per field."""
+
+    error = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+# --- input ---------------------------------------------------------------------
+
+
+class ReviewQuerySchema(Schema):
+    """Query parameters of the review list."""
+
+    class Meta:
+        unknown = EXCLUDE  # cache-busters and tracking parameters are ignored
+
+    product = Sku(load_default=None)
+    rating = fields.Integer(load_default=None, validate=validate.Range(1, 5, error="Must be a whole number from 1 to 5."))
+    verified = fields.Boolean(load_default=None)
+    sort = fields.String(load_default="newest", validate=validate.OneOf(SORT_ORDERS, error="Must be one of: {choices}."))
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="Must be from 1 to 100."))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512))
+
+
+class SummaryQuerySchema(Schema):
+    """Query parameters of the summary."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    product = Sku(load_default=None)
+
+
+class ReviewImportSchema(Schema):
+    """A review from the shop's own history; stored unverified with source "import"."""
+
+    rating = Rating(required=True)
+    title = PlainText(max_length=200, multiline=False, load_default="")
+    body = PlainText(max_length=10000, load_default="")
+    author = PlainText(required=True, min_length=1, max_length=100, multiline=False)
+    created_at = fields.AwareDateTime(default_timezone=timezone.utc, load_default=None,
+                                      metadata={"description": "When it was written (ISO 8601); defaults to now."})
+    product = Sku(load_default=None, metadata={"description": "SKU of an existing product, or omit for the shop."})
+    locale = fields.String(load_default=None, validate=validate.OneOf(LOCALES, error="Must be one of: {choices}."))
+    external_id = fields.String(load_default=None, validate=validate.Length(1, 128),
+                                metadata={"description": "Your id for it; a second import with the same id is refused."})
+
+    @validates("created_at")
+    def _not_future(self, value: datetime | None, **kwargs):
+        if value and value > datetime.now(timezone.utc) + timedelta(minutes=5):
+            raise ValidationError("Is in the future; send the time the review was written.")
+
+
+class ReplyInputSchema(Schema):
+    """The shop's public reply."""
+
+    body = PlainText(required=True, min_length=1, max_length=5000)
+    author = PlainText(required=True, min_length=1, max_length=100, multiline=False)
+    role = PlainText(required=True, min_length=1, max_length=100, multiline=False)
+
+
+class ProductInputSchema(Schema):
+    """A product to create or update, keyed by SKU."""
+
+    sku = Sku(required=True)
+    name = PlainText(required=True, min_length=1, max_length=300, multiline=False)
+    url = fields.Url(load_default=None, schemes={"http", "https"})
+    image_url = fields.Url(load_default=None, schemes={"http", "https"})
+    gtin = fields.String(load_default=None, validate=validate.Regexp(r"^\d{8}$|^\d{12,14}$",
+                                                                      error="Must be 8, 12, 13 or 14 digits."))
+    product_id = fields.String(load_default=None, validate=validate.Length(1, 500),
+                               metadata={"description": "Your page's schema.org Product @id, to merge markup."})

@@ -1,0 +1,754 @@
+"""The review store: SQLite through sqlite-utils, migrations, transactional writes, aggregates.
+
+Every write runs in one `BEGIN IMMEDIATE` transaction that also updates the
+per-shop and per-product aggregates, bumps the shop's data version (used for
+ETags) and appends a hash-chained audit entry. Reads of a summary are one row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+import sqlite_utils
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+STATUSES = ("published", "withdrawn", "removed")
+SOURCES = ("import", "invitation", "open")
+SHOP_PRODUCT = 0  # aggregates row that covers the whole shop
+MAX_PAGE = 100
+
+# Keyset orders: columns and directions; every one is served by an index below.
+SORTS = {
+    "newest": (("created_at", "DESC"), ("id", "DESC")),
+    "oldest": (("created_at", "ASC"), ("id", "ASC")),
+    "highest": (("rating", "DESC"), ("created_at", "DESC"), ("id", "DESC")),
+    "lowest": (("rating", "ASC"), ("created_at", "DESC"), ("id", "DESC")),
+}
+
+
+class StoreError(Exception):
+    """A write the store refuses, with a message that says what to change."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC (tests may monkeypatch this)."""
+    return datetime.now(timezone.utc)
+
+
+def format_time(value: datetime) -> str:
+    """Fixed-width UTC text, so that text order is time order."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime(TIME_FORMAT)
+
+
+def parse_time(value: str) -> datetime:
+    """Read a stored timestamp back as an aware datetime."""
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def now_text() -> str:
+    """`utcnow()` in stored form."""
+    return format_time(utcnow())
+
+
+# --- connection and migrations -------------------------------------------------
+
+
+def connect(path: str) -> sqlite_utils.Database:
+    """Open the database at `path` in WAL mode with foreign keys, ready for concurrent writers."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = sqlite_utils.Database(conn)
+    if path != ":memory:" and db.journal_mode != "wal":
+        db.enable_wal()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        f"""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE shops (
+            id INTEGER PRIMARY KEY,
+            slug TEXT NOT NULL UNIQUE CHECK (slug GLOB '[a-z0-9]*' AND slug NOT GLOB '*[^a-z0-9-]*'
+                                             AND length(slug) BETWEEN 2 AND 64),
+            name TEXT NOT NULL,
+            url TEXT,
+            locale TEXT NOT NULL DEFAULT 'en',
+            settings TEXT NOT NULL DEFAULT '{{}}',
+            data_version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            key_id TEXT NOT NULL UNIQUE,
+            key_hash TEXT NOT NULL,
+            label TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE products (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            sku TEXT NOT NULL,
+            name TEXT NOT NULL,
+            url TEXT,
+            image_url TEXT,
+            gtin TEXT,
+            product_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (shop_id, sku)
+        );
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            product_id INTEGER REFERENCES products(id),
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL,
+            locale TEXT,
+            verified INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
+            verification_method TEXT,
+            source TEXT NOT NULL CHECK (source IN {SOURCES!r}),
+            status TEXT NOT NULL DEFAULT 'published' CHECK (status IN {STATUSES!r}),
+            status_reason TEXT,
+            external_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            CHECK (verified = 0 OR source = 'invitation')
+        );
+        CREATE UNIQUE INDEX reviews_external ON reviews (shop_id, external_id) WHERE external_id IS NOT NULL;
+        CREATE INDEX reviews_shop_time ON reviews (shop_id, status, created_at, id);
+        CREATE INDEX reviews_product_time ON reviews (shop_id, product_id, status, created_at, id);
+        CREATE INDEX reviews_shop_rating ON reviews (shop_id, status, rating, created_at, id);
+        CREATE INDEX reviews_product_rating ON reviews (shop_id, product_id, status, rating, created_at, id);
+        CREATE INDEX reviews_shop_lowest ON reviews (shop_id, status, rating, created_at DESC, id DESC);
+        CREATE INDEX reviews_product_lowest
+            ON reviews (shop_id, product_id, status, rating, created_at DESC, id DESC);
+        CREATE TABLE review_versions (
+            id INTEGER PRIMARY KEY,
+            review_id INTEGER NOT NULL REFERENCES reviews(id),
+            rating INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            author TEXT NOT NULL,
+            valid_from TEXT NOT NULL,
+            valid_to TEXT NOT NULL
+        );
+        CREATE TABLE replies (
+            review_id INTEGER PRIMARY KEY REFERENCES reviews(id),
+            body TEXT NOT NULL,
+            author TEXT NOT NULL,
+            role TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE reply_versions (
+            id INTEGER PRIMARY KEY,
+            review_id INTEGER NOT NULL REFERENCES replies(review_id),
+            body TEXT NOT NULL,
+            author TEXT NOT NULL,
+            role TEXT NOT NULL,
+            valid_from TEXT NOT NULL,
+            valid_to TEXT NOT NULL
+        );
+        CREATE TABLE aggregates (
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            product_id INTEGER NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            rating_sum INTEGER NOT NULL DEFAULT 0,
+            r1 INTEGER NOT NULL DEFAULT 0,
+            r2 INTEGER NOT NULL DEFAULT 0,
+            r3 INTEGER NOT NULL DEFAULT 0,
+            r4 INTEGER NOT NULL DEFAULT 0,
+            r5 INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (shop_id, product_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            shop_id INTEGER,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            data TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        """
+    )
+    db.execute("INSERT INTO meta (key, value) VALUES ('secret_key', ?)", [secrets.token_hex(32)])
+
+
+# Append only: a released migration is never edited, a new one is added.
+MIGRATIONS = [
+    (1, "initial schema", _m001_initial),
+]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The highest migration applied (0 for an empty file)."""
+    if not db["migrations"].exists():
+        return 0
+    return db.execute("SELECT coalesce(max(version), 0) FROM migrations").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> list[int]:
+    """Apply pending migrations, each in its own transaction; returns the versions applied."""
+    applied = []
+    with write(db):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+    for version, name, step in MIGRATIONS:
+        with write(db):
+            if db.execute("SELECT 1 FROM migrations WHERE version = ?", [version]).fetchone():
+                continue
+            step(db)
+            db.execute("INSERT INTO migrations VALUES (?, ?, ?)", [version, name, now_text()])
+            applied.append(version)
+    return applied
+
+
+@contextmanager
+def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction (`BEGIN IMMEDIATE`, so concurrent writers queue instead of failing).
+
+    Nested use becomes a savepoint of the outer transaction.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")
+
+
+def secret_key(db: sqlite_utils.Database) -> str:
+    """The signing secret stored with the data, so every process on this file agrees."""
+    return db.execute("SELECT value FROM meta WHERE key = 'secret_key'").fetchone()[0]
+
+
+# --- audit log -----------------------------------------------------------------
+
+
+def _entry_hash(prev_hash: str, fields: dict) -> str:
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+def audit(db, *, shop_id: int | None, actor: str, action: str, entity: str, entity_id, data: dict) -> None:
+    """Append a hash-chained entry; call inside the write it records."""
+    row = db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    prev = row[0] if row else "0" * 64
+    fields = {
+        "at": now_text(),
+        "shop_id": shop_id,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "data": json.dumps(data, sort_keys=True, ensure_ascii=False),
+    }
+    db.execute(
+        "INSERT INTO audit_log (at, shop_id, actor, action, entity, entity_id, data, prev_hash, hash)"
+        " VALUES (:at, :shop_id, :actor, :action, :entity, :entity_id, :data, :prev_hash, :hash)",
+        {**fields, "prev_hash": prev, "hash": _entry_hash(prev, fields)},
+    )
+
+
+def verify_audit(db) -> tuple[int, list[str]]:
+    """Walk the audit chain; returns (entries checked, problems)."""
+    problems = []
+    prev = "0" * 64
+    count = 0
+    for row in db.query("SELECT * FROM audit_log ORDER BY id"):
+        count += 1
+        fields = {k: row[k] for k in ("at", "shop_id", "actor", "action", "entity", "entity_id", "data")}
+        if row["prev_hash"] != prev:
+            problems.append(f"entry {row['id']}: prev_hash does not match entry before it")
+        if row["hash"] != _entry_hash(row["prev_hash"], fields):
+            problems.append(f"entry {row['id']}: content does not match its hash (edited?)")
+        prev = row["hash"]
+    return count, problems
+
+
+# --- shops and keys ------------------------------------------------------------
+
+
+def _bump(db, shop_id: int) -> None:
+    db.execute("UPDATE shops SET data_version = data_version + 1 WHERE id = ?", [shop_id])
+
+
+def create_shop(db, slug: str, name: str, url: str | None = None, locale: str = "en") -> dict:
+    """Create a shop; its slug is lower-case letters, digits and hyphens."""
+    with write(db):
+        if db.execute("SELECT 1 FROM shops WHERE slug = ?", [slug]).fetchone():
+            raise StoreError(f"A shop with slug {slug!r} exists already; pick another slug.", "slug", 409)
+        try:
+            shop_id = db.execute(
+                "INSERT INTO shops (slug, name, url, locale, created_at) VALUES (?, ?, ?, ?, ?)",
+                [slug, name, url, locale, now_text()],
+            ).lastrowid
+        except sqlite3.IntegrityError:
+            raise StoreError(
+                "Slug must be 2-64 characters: lower-case letters, digits and hyphens, starting with a letter or digit.",
+                "slug",
+            ) from None
+        db.execute("INSERT INTO aggregates (shop_id, product_id) VALUES (?, ?)", [shop_id, SHOP_PRODUCT])
+        audit(db, shop_id=shop_id, actor="cli", action="create", entity="shop", entity_id=slug,
+              data={"name": name, "url": url, "locale": locale})
+    return get_shop(db, slug)
+
+
+def get_shop(db, slug: str) -> dict | None:
+    """The shop row for `slug`, with settings decoded, or None."""
+    row = db.execute("SELECT * FROM shops WHERE slug = ?", [slug]).fetchone()
+    if row is None:
+        return None
+    shop = dict(zip([d[0] for d in db.execute("SELECT * FROM shops LIMIT 0").description], row))
+    shop["settings"] = json.loads(shop["settings"])
+    return shop
+
+
+def list_shops(db) -> list[dict]:
+    """All shops, by slug."""
+    return [get_shop(db, r["slug"]) for r in db.query("SELECT slug FROM shops ORDER BY slug")]
+
+
+def update_shop_settings(db, shop_id: int, **settings) -> None:
+    """Merge `settings` into the shop's settings."""
+    with write(db):
+        current = json.loads(db.execute("SELECT settings FROM shops WHERE id = ?", [shop_id]).fetchone()[0])
+        current.update(settings)
+        db.execute("UPDATE shops SET settings = ? WHERE id = ?", [json.dumps(current), shop_id])
+        _bump(db, shop_id)
+        audit(db, shop_id=shop_id, actor="cli", action="settings", entity="shop", entity_id=shop_id, data=settings)
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(db, shop_id: int, label: str | None = None) -> str:
+    """Make a new API key for the shop and return it; only its hash is stored."""
+    key_id = secrets.token_hex(6)
+    key = f"eer_{key_id}_{secrets.token_urlsafe(32)}"
+    with write(db):
+        db.execute(
+            "INSERT INTO api_keys (shop_id, key_id, key_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
+            [shop_id, key_id, _hash_key(key), label, now_text()],
+        )
+        audit(db, shop_id=shop_id, actor="cli", action="create", entity="api_key", entity_id=key_id, data={})
+    return key
+
+
+def revoke_key(db, key_or_id: str) -> bool:
+    """Revoke a key given whole or by its id (the part after `eer_`); False if none matched."""
+    key_id = key_or_id.split("_")[1] if key_or_id.startswith("eer_") else key_or_id
+    with write(db):
+        row = db.execute("SELECT shop_id FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [key_id]).fetchone()
+        if row is None:
+            return False
+        db.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", [now_text(), key_id])
+        audit(db, shop_id=row[0], actor="cli", action="revoke", entity="api_key", entity_id=key_id, data={})
+    return True
+
+
+def shop_id_for_key(db, key: str) -> int | None:
+    """The shop a live key belongs to, compared in constant time; None for an unknown or revoked key."""
+    parts = key.split("_")
+    if len(parts) < 3 or parts[0] != "eer":
+        return None
+    row = db.execute(
+        "SELECT shop_id, key_hash FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [parts[1]]
+    ).fetchone()
+    if row is None:
+        hmac.compare_digest(_hash_key(key), "0" * 64)  # same work whether or not the id exists
+        return None
+    return row[0] if hmac.compare_digest(_hash_key(key), row[1]) else None
+
+
+# --- products ------------------------------------------------------------------
+
+PRODUCT_FIELDS = ("name", "url", "image_url", "gtin", "product_id")
+
+
+def upsert_product(db, shop_id: int, sku: str, actor: str = "api", **fields) -> tuple[dict, bool]:
+    """Create or update a product by SKU; returns (product, created)."""
+    values = {k: fields.get(k) for k in PRODUCT_FIELDS}
+    with write(db):
+        row = db.execute("SELECT id FROM products WHERE shop_id = ? AND sku = ?", [shop_id, sku]).fetchone()
+        now = now_text()
+        if row is None:
+            pid = db.execute(
+                "INSERT INTO products (shop_id, sku, name, url, image_url, gtin, product_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [shop_id, sku, *values.values(), now, now],
+            ).lastrowid
+            db.execute("INSERT INTO aggregates (shop_id, product_id) VALUES (?, ?)", [shop_id, pid])
+        else:
+            pid = row[0]
+            db.execute(
+                "UPDATE products SET name = ?, url = ?, image_url = ?, gtin = ?, product_id = ?, updated_at = ? WHERE id = ?",
+                [*values.values(), now, pid],
+            )
+        _bump(db, shop_id)
+        audit(db, shop_id=shop_id, actor=actor, action="create" if row is None else "update",
+              entity="product", entity_id=sku, data=values)
+    return product_by_sku(db, shop_id, sku), row is None
+
+
+def product_by_sku(db, shop_id: int, sku: str) -> dict | None:
+    """The product row with this SKU in this shop, or None."""
+    rows = list(db.query("SELECT * FROM products WHERE shop_id = ? AND sku = ?", [shop_id, sku]))
+    return rows[0] if rows else None
+
+
+def list_products(db, shop_id: int) -> list[dict]:
+    """The shop's products with their aggregates, by SKU."""
+    return list(
+        db.query(
+            "SELECT p.*, a.count AS review_count, a.rating_sum FROM products p"
+            " JOIN aggregates a ON a.shop_id = p.shop_id AND a.product_id = p.id"
+            " WHERE p.shop_id = ? ORDER BY p.sku",
+            [shop_id],
+        )
+    )
+
+
+# --- aggregates ----------------------------------------------------------------
+
+
+def _adjust(db, shop_id: int, product_id: int | None, rating: int, delta: int) -> None:
+    """Move one review of `rating` in (+1) or out (-1) of the shop's and product's aggregates."""
+    keys = [SHOP_PRODUCT] + ([product_id] if product_id else [])
+    for key in keys:
+        db.execute(
+            f"UPDATE aggregates SET count = count + ?, rating_sum = rating_sum + ?, r{rating} = r{rating} + ?"
+            " WHERE shop_id = ? AND product_id = ?",
+            [delta, delta * rating, delta, shop_id, key],
+        )
+
+
+def summary_for(db, shop_id: int, product_id: int | None = None) -> dict:
+    """Count, sum, average and per-star counts of published reviews: one indexed row."""
+    row = db.execute(
+        "SELECT count, rating_sum, r1, r2, r3, r4, r5 FROM aggregates WHERE shop_id = ? AND product_id = ?",
+        [shop_id, product_id or SHOP_PRODUCT],
+    ).fetchone()
+    count, total, *per_star = row if row else (0, 0, 0, 0, 0, 0, 0)
+    return {
+        "count": count,
+        "rating_sum": total,
+        "average": round(total / count, 2) if count else None,
+        "distribution": {str(star): n for star, n in zip(range(1, 6), per_star)},
+    }
+
+
+def recompute(db, fix: bool = False) -> list[str]:
+    """Compare every aggregate row with a full scan; returns the differences (and mends them with fix)."""
+    problems = []
+    scan_sql = (
+        "SELECT count(*), coalesce(sum(rating), 0),"
+        + ", ".join(f"coalesce(sum(rating = {r}), 0)" for r in range(1, 6))
+        + " FROM reviews WHERE shop_id = ? AND status = 'published'"
+    )
+    with write(db):
+        rows = list(db.query("SELECT * FROM aggregates ORDER BY shop_id, product_id"))
+        for agg in rows:
+            if agg["product_id"] == SHOP_PRODUCT:
+                scanned = db.execute(scan_sql, [agg["shop_id"]]).fetchone()
+            else:
+                scanned = db.execute(scan_sql + " AND product_id = ?", [agg["shop_id"], agg["product_id"]]).fetchone()
+            stored = (agg["count"], agg["rating_sum"], agg["r1"], agg["r2"], agg["r3"], agg["r4"], agg["r5"])
+            if tuple(scanned) != stored:
+                problems.append(
+                    f"shop {agg['shop_id']} product {agg['product_id'] or '(shop)'}: stored {stored}, scanned {tuple(scanned)}"
+                )
+                if fix:
+                    db.execute(
+                        "UPDATE aggregates SET count=?, rating_sum=?, r1=?, r2=?, r3=?, r4=?, r5=?"
+                        " WHERE shop_id = ? AND product_id = ?",
+                        [*scanned, agg["shop_id"], agg["product_id"]],
+                    )
+    return problems
+
+
+# --- reviews and replies -------------------------------------------------------
+
+
+def add_review(
+    db,
+    shop_id: int,
+    *,
+    rating: int,
+    author: str,
+    title: str = "",
+    body: str = "",
+    locale: str | None = None,
+    product_sku: str | None = None,
+    source: str = "import",
+    verified: bool = False,
+    verification_method: str | None = None,
+    created_at: datetime | None = None,
+    external_id: str | None = None,
+    actor: str = "api",
+) -> int:
+    """Store a published review and count it in the aggregates, in one transaction.
+
+    :raise StoreError: for an unknown product SKU or a duplicate external id.
+    """
+    created = format_time(created_at or utcnow())
+    with write(db):
+        product_id = None
+        if product_sku:
+            product = product_by_sku(db, shop_id, product_sku)
+            if product is None:
+                raise StoreError(
+                    f"No product with SKU {product_sku!r} in this shop; create it first (POST .../products).",
+                    "product",
+                )
+            product_id = product["id"]
+        if external_id and db.execute(
+            "SELECT 1 FROM reviews WHERE shop_id = ? AND external_id = ?", [shop_id, external_id]
+        ).fetchone():
+            raise StoreError(f"A review with external id {external_id!r} was imported already.", "external_id", 409)
+        review_id = db.execute(
+            "INSERT INTO reviews (shop_id, product_id, rating, title, body, author, locale, verified,"
+            " verification_method, source, external_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [shop_id, product_id, rating, title, body, author, locale, int(verified), verification_method,
+             source, external_id, created, created],
+        ).lastrowid
+        _adjust(db, shop_id, product_id, rating, +1)
+        _bump(db, shop_id)
+        audit(db, shop_id=shop_id, actor=actor, action="create", entity="review", entity_id=review_id,
+              data={"rating": rating, "source": source, "verified": verified, "product": product_sku})
+    return review_id
+
+
+def update_review(db, shop_id: int, review_id: int, *, rating: int, title: str, body: str, author: str,
+                  actor: str = "author") -> None:
+    """The author's edit: keeps the previous version and moves the aggregates."""
+    with write(db):
+        old = review_row(db, shop_id, review_id)
+        if old is None or old["status"] != "published":
+            raise StoreError("That review is not published; it cannot be edited.", "review", 409)
+        now = now_text()
+        db.execute(
+            "INSERT INTO review_versions (review_id, rating, title, body, author, valid_from, valid_to)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [review_id, old["rating"], old["title"], old["body"], old["author"], old["updated_at"], now],
+        )
+        db.execute(
+            "UPDATE reviews SET rating = ?, title = ?, body = ?, author = ?, updated_at = ? WHERE id = ?",
+            [rating, title, body, author, now, review_id],
+        )
+        _adjust(db, shop_id, old["product_id"], old["rating"], -1)
+        _adjust(db, shop_id, old["product_id"], rating, +1)
+        _bump(db, shop_id)
+        audit(db, shop_id=shop_id, actor=actor, action="update", entity="review", entity_id=review_id,
+              data={"rating": rating, "previous_rating": old["rating"]})
+
+
+def set_review_status(db, shop_id: int, review_id: int, status: str, reason: str | None = None,
+                      actor: str = "operator") -> None:
+    """Withdraw, remove or republish a review; aggregates follow the published state."""
+    if status not in STATUSES:
+        raise StoreError(f"Status must be one of {', '.join(STATUSES)}.", "status")
+    with write(db):
+        old = review_row(db, shop_id, review_id)
+        if old is None:
+            raise StoreError("No such review in this shop.", "review", 404)
+        if old["status"] == status:
+            return
+        db.execute("UPDATE reviews SET status = ?, status_reason = ? WHERE id = ?", [status, reason, review_id])
+        if old["status"] == "published":
+            _adjust(db, shop_id, old["product_id"], old["rating"], -1)
+        elif status == "published":
+            _adjust(db, shop_id, old["product_id"], old["rating"], +1)
+        _bump(db, shop_id)
+        audit(db, shop_id=shop_id, actor=actor, action=status, entity="review", entity_id=review_id,
+              data={"reason": reason, "previous_status": old["status"]})
+
+
+def review_row(db, shop_id: int, review_id: int) -> dict | None:
+    """The raw review row, only if it belongs to this shop."""
+    rows = list(db.query("SELECT * FROM reviews WHERE id = ? AND shop_id = ?", [review_id, shop_id]))
+    return rows[0] if rows else None
+
+
+def set_reply(db, shop_id: int, review_id: int, *, body: str, author: str, role: str,
+              actor: str = "api") -> bool:
+    """Create or replace the one public reply; the replaced text goes to its history. True if created."""
+    with write(db):
+        review = review_row(db, shop_id, review_id)
+        if review is None or review["status"] != "published":
+            raise StoreError(f"No published review {review_id} in this shop.", "review", 404)
+        old = db.execute("SELECT body, author, role, updated_at FROM replies WHERE review_id = ?", [review_id]).fetchone()
+        now = now_text()
+        if old is None:
+            db.execute(
+                "INSERT INTO replies (review_id, body, author, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [review_id, body, author, role, now, now],
+            )
+        else:
+            db.execute(
+                "INSERT INTO reply_versions (review_id, body, author, role, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?)",
+                [review_id, *old, now],
+            )
+            db.execute(
+                "UPDATE replies SET body = ?, author = ?, role = ?, updated_at = ? WHERE review_id = ?",
+                [body, author, role, now, review_id],
+            )
+        _bump(db, shop_id)
+        audit(db, shop_id=shop_id, actor=actor, action="create" if old is None else "update", entity="reply",
+              entity_id=review_id, data={"author": author, "role": role})
+    return old is None
+
+
+REVIEW_SELECT = (
+    "SELECT r.id, r.rating, r.title, r.body, r.author, r.locale, r.verified, r.source, r.status,"
+    " r.created_at, r.updated_at, p.sku AS product,"
+    " rp.body AS reply_body, rp.author AS reply_author, rp.role AS reply_role,"
+    " rp.created_at AS reply_created_at, rp.updated_at AS reply_updated_at"
+    " FROM reviews r LEFT JOIN products p ON p.id = r.product_id LEFT JOIN replies rp ON rp.review_id = r.id"
+)
+
+
+def shape_review(row: dict) -> dict:
+    """A joined review row as the API and widgets see it (times as datetimes, reply nested)."""
+    reply = None
+    if row["reply_body"] is not None:
+        reply = {
+            "body": row["reply_body"],
+            "author": row["reply_author"],
+            "role": row["reply_role"],
+            "created_at": parse_time(row["reply_created_at"]),
+            "updated_at": parse_time(row["reply_updated_at"]),
+        }
+    return {
+        "id": row["id"],
+        "rating": row["rating"],
+        "title": row["title"],
+        "body": row["body"],
+        "author": row["author"],
+        "locale": row["locale"],
+        "verified": bool(row["verified"]),
+        "source": row["source"],
+        "product": row["product"],
+        "created_at": parse_time(row["created_at"]),
+        "updated_at": parse_time(row["updated_at"]),
+        "reply": reply,
+    }
+
+
+def get_review(db, shop_id: int, review_id: int) -> dict | None:
+    """One review of this shop, shaped, whatever its status."""
+    rows = list(db.query(REVIEW_SELECT + " WHERE r.id = ? AND r.shop_id = ?", [review_id, shop_id]))
+    return shape_review(rows[0]) if rows else None
+
+
+def list_reviews(
+    db,
+    shop_id: int,
+    *,
+    product_id: int | None = None,
+    rating: int | None = None,
+    verified: bool | None = None,
+    sort: str = "newest",
+    limit: int = 20,
+    after: list | None = None,
+) -> tuple[list[dict], list | None]:
+    """One page of published reviews in keyset order; returns (reviews, key of the last one or None).
+
+    `after` is the key returned for the previous page. Keys are the sort
+    columns' values, so reviews that arrive meanwhile never shift a page.
+    """
+    order = SORTS[sort]
+    where = ["r.shop_id = ?", "r.status = 'published'"]
+    params: list = [shop_id]
+    if product_id is not None:
+        where.append("r.product_id = ?")
+        params.append(product_id)
+    if rating is not None:
+        where.append("r.rating = ?")
+        params.append(rating)
+    if verified is not None:
+        where.append("r.verified = ?")
+        params.append(int(verified))
+    if after is not None:
+        clause, values = _keyset(order, after)
+        where.append(clause)
+        params.extend(values)
+    sql = (
+        REVIEW_SELECT
+        + " WHERE " + " AND ".join(where)
+        + " ORDER BY " + ", ".join(f"r.{col} {direction}" for col, direction in order)
+        + " LIMIT ?"
+    )
+    rows = list(db.query(sql, params + [limit + 1]))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    key = [rows[-1][col] for col, _ in order] if more and rows else None
+    return [shape_review(r) for r in rows], key
+
+
+def _keyset(order, after: list) -> tuple[str, list]:
+    """WHERE clause for "strictly after `after`" in `order` (mixed directions expand to ORs)."""
+    directions = {d for _, d in order}
+    if len(directions) == 1:
+        op = "<" if directions == {"DESC"} else ">"
+        cols = ", ".join(f"r.{c}" for c, _ in order)
+        return f"({cols}) {op} ({', '.join('?' * len(order))})", list(after)
+    parts, values = [], []
+    for i, (col, direction) in enumerate(order):
+        eq = [f"r.{c} = ?" for c, _ in order[:i]]
+        parts.append("(" + " AND ".join(eq + [f"r.{col} {'<' if direction == 'DESC' else '>'} ?"]) + ")")
+        values.extend(list(after[:i]) + [after[i]])
+    return "(" + " OR ".join(parts) + ")", values
+
+
+def export_rows(db, shop_id: int) -> Iterator[dict]:
+    """Everything the shop's reviews hold, every status, oldest first, with reply and history."""
+    for row in db.query(REVIEW_SELECT.replace("SELECT r.id", "SELECT r.external_id, r.verification_method,"
+                                              " r.status_reason, r.id") + " WHERE r.shop_id = ? ORDER BY r.id",
+                        [shop_id]):
+        review = shape_review(row)
+        review.update(status=row["status"], external_id=row["external_id"],
+                      verification_method=row["verification_method"], status_reason=row["status_reason"])
+        review["versions"] = list(db.query(
+            "SELECT rating, title, body, author, valid_from, valid_to FROM review_versions WHERE review_id = ? ORDER BY id",
+            [row["id"]]))
+        review["reply_versions"] = list(db.query(
+            "SELECT body, author, role, valid_from, valid_to FROM reply_versions WHERE review_id = ? ORDER BY id",
+            [row["id"]]))
+        yield review
