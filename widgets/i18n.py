@@ -1,0 +1,92 @@
+"""Locales: choosing one, loading its gettext catalog from .po, formatting numbers and dates."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from importlib.resources import files
+
+from babel.dates import format_date, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+LOCALES = ("nl", "en", "de", "fr")
+FALLBACK_LOCALE = "en"
+DOMAIN = "widgets"
+
+
+def language_of(locale: str | None) -> str | None:
+    """Return the supported language of a tag like `nl_BE` or `de-AT`, or None."""
+    if not locale:
+        return None
+    language = str(locale).replace("-", "_").split("_")[0].lower()
+    return language if language in LOCALES else None
+
+
+def resolve_locale(requested: str | None, shop_locale: str | None = None) -> str:
+    """Pick the widget locale: the requested one if supported, else the shop's, else English."""
+    return language_of(requested) or language_of(shop_locale) or FALLBACK_LOCALE
+
+
+@lru_cache(maxsize=None)
+def translations(locale: str) -> Translations:
+    """Compile the locale's widgets.po in memory into a Translations object (cached)."""
+    source = files("widgets") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with source.open("rb") as po:
+        catalog = read_po(po, locale=locale, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def rounded(value: float | None, places: int = 1) -> float | None:
+    """Round half up (4.25 -> 4.3), the way people expect a score to round."""
+    if value is None:
+        return None
+    step = Decimal(1).scaleb(-places)
+    return float(Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP))
+
+
+class Formatter:
+    """Locale-bound formatting used by template filters; `now` is fixed per render."""
+
+    def __init__(self, locale: str, now: datetime | None = None):
+        self.locale = locale
+        self.now = now or datetime.now(timezone.utc)
+        self.translations = translations(locale)
+        self.gettext = self.translations.ugettext
+
+    def score(self, value: float | None) -> str:
+        """Format an average with one decimal (`4,3` in nl, `4.3` in en); empty for None."""
+        if value is None:
+            return ""
+        return format_decimal(rounded(value), format="0.0", locale=self.locale)
+
+    def number(self, value: float | int) -> str:
+        """Format a number the locale's way (`1.234` nl, `1,234` en)."""
+        return format_decimal(value, locale=self.locale)
+
+    def stars_label(self, value: float | None) -> str:
+        """Text alternative for stars: `4,3 van 5 sterren`, `4.3 out of 5 stars`."""
+        if value is None:
+            return self.gettext("No rating yet")
+        shown = rounded(value)
+        text = (
+            format_decimal(shown, format="0.#", locale=self.locale)
+            if shown != int(shown)
+            else format_decimal(int(shown), locale=self.locale)
+        )
+        return self.gettext("%(rating)s out of 5 stars") % {"rating": text}
+
+    def date(self, value: datetime, format: str = "long") -> str:
+        """Format a date (`1 mei 2024`, `May 1, 2024`)."""
+        return format_date(value.date() if isinstance(value, datetime) else value, format, locale=self.locale)
+
+    def ago(self, value: datetime, now: datetime | None = None) -> str:
+        """Format a moment relative to now (`3 dagen geleden`, `3 days ago`)."""
+        return format_timedelta(value - (now or self.now), add_direction=True, threshold=1, locale=self.locale)
