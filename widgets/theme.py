@@ -118,9 +118,11 @@ class ThemeLoader(BaseLoader):
     def candidates(self, template: str) -> list[tuple[str, Path]]:
         """The (label, path) pairs searched for a template name, in order."""
         if ":" in template:
-            prefix, _, rest = template.partition(":")
-            chain = theme_chain(prefix, self.theme_dirs)
-            template = rest
+            prefix, _, template = template.partition(":")
+            # A prefix names a theme of this chain (the least specific of that name,
+            # so a user "default" can extend the shipped one) or any other theme.
+            positions = [i for i, t in enumerate(self.chain) if t.name == prefix]
+            chain = self.chain[positions[-1]:] if positions else theme_chain(prefix, self.theme_dirs)
         else:
             chain = self.chain
         return [(f"{t.name}:{template}", t.templates / template) for t in chain]
