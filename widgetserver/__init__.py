@@ -15,9 +15,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "widgetserver.db"),
         MAX_CONTENT_LENGTH=64 * 1024,
-        API_PAGE_SIZE=20,
         CORS_MAX_AGE=86400,
-        PUBLIC_BASE_URL=None,
+        CACHE_MAX_AGE=60,
+        CACHE_STALE_WHILE_REVALIDATE=600,
         THEME_DIRS=[os.path.join(app.instance_path, "themes")],
     )
     app.config.from_pyfile("config.py", silent=True)

@@ -26,8 +26,8 @@ def public_headers(response: Response, shop: dict, etag: str) -> Response:
     config = current_app.config
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = (
-        f"public, max-age={config.get('CACHE_MAX_AGE', 60)}, "
-        f"stale-while-revalidate={config.get('CACHE_STALE_WHILE_REVALIDATE', 600)}"
+        f"public, max-age={config['CACHE_MAX_AGE']}, "
+        f"stale-while-revalidate={config['CACHE_STALE_WHILE_REVALIDATE']}"
     )
     response.headers["Surrogate-Key"] = f"shop-{shop['slug']}"
     response.headers["Access-Control-Allow-Origin"] = "*"
