@@ -27,7 +27,7 @@ def clean_text(value: str, *, multiline: bool = True) -> str:
     Markup is removed by bleach, then entities are decoded so that "<3" and
     "5 > 3" stay as typed; this repeats until nothing changes, so text that
     hides a tag behind entities ("&lt;b&gt;") cannot come back as markup.
-    :raise UnsafeText: when the text contains a NUL byte.
+    :raise UnsafeText: when the text contains a NUL byte, or entities nested too deep to settle.
     """
     if "\x00" in value:
         raise UnsafeText("Contains a NUL byte; remove it and send plain text.")
@@ -38,6 +38,9 @@ def clean_text(value: str, *, multiline: bool = True) -> str:
         if cleaned == text:
             break
         text = cleaned
+    else:
+        # Still changing after every pass: entities nested this deep only hide markup.
+        raise UnsafeText("Contains markup hidden behind nested HTML entities; send plain text.")
     if multiline:
         lines = [line.rstrip() for line in text.split("\n")]
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))

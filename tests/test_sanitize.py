@@ -1,0 +1,135 @@
+"""Text is stored and served as plain text: markup stripped, look-alikes of markup kept as typed."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from widgetserver import store
+from widgetserver.sanitize import UnsafeText, clean_text
+
+
+# --- the one sanitising function -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("I <3 this dress", "I <3 this dress"),
+        ("5 > 3 and 2 < 4", "5 > 3 and 2 < 4"),
+        ("Fish & chips", "Fish & chips"),
+        ("{{7*7}} and {% raw %}", "{{7*7}} and {% raw %}"),
+        ("<b>bold</b> claim", "bold claim"),
+        ("<script>alert(1)</script>Hi", "alert(1)Hi"),
+        ('<img src=x onerror="alert(1)">pic', "pic"),
+        ("<!-- hidden -->visible", "visible"),
+        ("a\x07b\x1bc\x7fd\x85e", "abcde"),
+        ("line one\r\nline two", "line one\nline two"),
+        ("tab\tkept", "tab\tkept"),
+        ("  padded  ", "padded"),
+        ("e\u0301", "\u00e9"),  # NFC
+    ],
+)
+def test_clean_text(raw, expected):
+    assert clean_text(raw) == expected
+
+
+def test_single_line_collapses_whitespace():
+    assert clean_text("Anna\n  de   Vries", multiline=False) == "Anna de Vries"
+
+
+def test_multiline_keeps_paragraphs_but_not_runs_of_blank_lines():
+    assert clean_text("one\n\n\n\n\ntwo  \nthree") == "one\n\ntwo\nthree"
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3, 4, 5, 6, 8])
+def test_markup_hidden_behind_entities_never_comes_back(levels):
+    text = "<b>bold</b><script>x()</script>"
+    for _ in range(levels):
+        text = html.escape(text, quote=False)
+    try:
+        cleaned = clean_text(text)
+    except UnsafeText:
+        return  # refusing is fine; handing back live markup is not
+    assert "<b" not in cleaned and "<script" not in cleaned and "</" not in cleaned
+    assert "&lt;" not in cleaned  # it does not hand back a still-encoded tag either
+
+
+def test_nul_byte_refused():
+    with pytest.raises(UnsafeText, match="NUL"):
+        clean_text("a\x00b")
+
+
+def test_clean_text_is_idempotent():
+    for raw in ("I <3 it", "5 > 3", "<b>x</b> & y", "&lt;i&gt;z", "{{7*7}}"):
+        once = clean_text(raw)
+        assert clean_text(once) == once
+
+
+# --- through the API -----------------------------------------------------------
+
+
+def post_review(client, auth, **fields):
+    data = {"rating": 4, "author": "Anna", **fields}
+    return client.post("/api/v1/shops/acme/reviews", json=data, headers=auth)
+
+
+def test_api_keeps_text_that_only_looks_like_markup(client, auth):
+    response = post_review(client, auth, title="I <3 it", body="5 > 3, and 2 < 4. {{7*7}} & more")
+    assert response.status_code == 201, response.json
+    assert response.json["title"] == "I <3 it"
+    assert response.json["body"] == "5 > 3, and 2 < 4. {{7*7}} & more"
+    listed = client.get("/api/v1/shops/acme/reviews").json["items"][0]
+    assert listed["title"] == "I <3 it"
+    assert listed["body"] == "5 > 3, and 2 < 4. {{7*7}} & more"
+
+
+def test_api_strips_tags(client, auth, db, shop):
+    response = post_review(
+        client, auth, title="<b>Great</b>", body="<script>alert('x')</script><p>Nice <i>fit</i></p>",
+        author="<em>Bea</em>",
+    )
+    assert response.status_code == 201, response.json
+    review = response.json
+    assert review["title"] == "Great"
+    assert review["author"] == "Bea"
+    assert "<" not in review["body"] and ">" not in review["body"]
+    assert "Nice fit" in review["body"]
+    stored = store.review_row(db, shop["id"], review["id"])
+    assert "<" not in stored["body"] + stored["title"] + stored["author"]
+
+
+def test_api_entity_hidden_markup_does_not_come_back(client, auth):
+    response = post_review(client, auth, body="&lt;b&gt;bold&lt;/b&gt; &amp;lt;i&amp;gt;x", title="&lt;script&gt;")
+    assert response.status_code == 201, response.json
+    for text in (response.json["body"], response.json["title"]):
+        assert "<b" not in text and "<i" not in text and "<script" not in text
+        assert "&lt;" not in text
+    assert "bold" in response.json["body"]
+
+
+def test_api_removes_control_characters(client, auth):
+    response = post_review(client, auth, body="a\u0007b\u001bc\u009bd", author="Bo\u0008b")
+    assert response.status_code == 201, response.json
+    assert response.json["body"] == "abcd"
+    assert response.json["author"] == "Bob"
+
+
+def test_api_reply_is_sanitised_too(client, auth):
+    review_id = post_review(client, auth, rating=1).json["id"]
+    response = client.post(
+        f"/api/v1/shops/acme/reviews/{review_id}/reply",
+        json={"body": "<b>Sorry</b> <3", "author": "<i>Joost</i>", "role": "Owner <script>x</script>"},
+        headers=auth,
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["reply"]["body"] == "Sorry <3"
+    assert response.json["reply"]["author"] == "Joost"
+    assert "<" not in response.json["reply"]["role"]
+
+
+def test_api_product_name_is_sanitised(client, auth):
+    response = client.post("/api/v1/shops/acme/products", json={"sku": "S-9", "name": "<b>Rok</b> 5 > 4"}, headers=auth)
+    assert response.status_code == 201, response.json
+    assert response.json["name"] == "Rok 5 > 4"
