@@ -2,14 +2,12 @@
 
 import html
 import re
-from datetime import timedelta
-
 import pytest
 from jinja2.exceptions import SecurityError
 
 import widgets
 from widgets import LOCALES, WIDGETS, Page, Reply, Shop, Summary, available_themes, render
-from widgets import fixtures, theme
+from widgets import theme
 from widgets.fixtures import NOW, PRODUCT, SHOP, review, summary_of
 
 SHIPPED = ("default", "minimal", "dark")
