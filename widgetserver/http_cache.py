@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Response, current_app, request
+from werkzeug.http import unquote_etag
 
 
 CODE_VERSION = "1"  # bump when a response's shape changes without a data change
@@ -17,8 +18,9 @@ def etag_for(shop: dict, *parts: str) -> str:
 
 
 def not_modified(etag: str) -> bool:
-    """True when the client's If-None-Match already names `etag`."""
-    return etag in request.if_none_match
+    """True when the client's If-None-Match already names `etag` (weak comparison, as RFC 9110 says)."""
+    # werkzeug's ETags holds unquoted values: `'"x"' in request.if_none_match` is never true.
+    return request.if_none_match.contains_weak(unquote_etag(etag)[0])
 
 
 def public_headers(response: Response, shop: dict, etag: str) -> Response:
