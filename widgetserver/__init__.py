@@ -19,6 +19,23 @@ def create_app(test_config: dict | None = None) -> Flask:
         CACHE_MAX_AGE=60,
         CACHE_STALE_WHILE_REVALIDATE=600,
         THEME_DIRS=[os.path.join(app.instance_path, "themes")],
+        # Invitations and their e-mail (docs/invitations.md). No MAIL_HOST: nothing is sent.
+        INVITATION_VALID_DAYS=60,
+        MAIL_HOST=None,
+        MAIL_PORT=None,  # default: 465 with MAIL_USE_SSL, 587 with MAIL_USE_TLS, else 25
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_USERNAME=None,
+        MAIL_PASSWORD=None,
+        MAIL_FROM=None,
+        MAIL_TIMEOUT=30,
+        MAIL_MAX_ATTEMPTS=8,
+        MAIL_RETRY_SECONDS=300,  # first retry after this, doubling each time
+        # The review form: posts per link and per client IP within the window (per process).
+        FORM_POSTS_PER_TOKEN=10,
+        FORM_POSTS_PER_IP=30,
+        FORM_RATE_WINDOW=3600,
+        WTF_CSRF_TIME_LIMIT=6 * 3600,
     )
     app.config.from_pyfile("config.py", silent=True)
     if os.environ.get("WIDGETSERVER_SETTINGS"):
@@ -40,11 +57,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = store.secret_key(db)
     db.conn.close()
 
-    from . import api, errors, meta
+    from flask_wtf.csrf import CSRFProtect
+
+    from . import api, collect, errors, meta
 
     errors.register(app)
+    csrf = CSRFProtect(app)  # every HTML form post; the JSON API is key-authenticated instead
+    csrf.exempt(api.bp)
     app.register_blueprint(meta.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(collect.bp)
 
     @app.teardown_appcontext
     def close_db(exc):  # noqa: ARG001

@@ -243,6 +243,37 @@ def upsert_product(shop):
     return response
 
 
+@bp.post("/shops/<shop>/invitations")
+def create_invitation(shop):
+    """Invite an order's customer to review (201); a repeat for the same order_ref returns the first (200).
+
+    :raise 401/403: missing or wrong key. :raise 400: invalid fields or unknown SKUs.
+    """
+    from . import invitations
+
+    row = shop_or_404(shop)
+    require_key(row)
+    data = json_body(schemas.InvitationInputSchema())
+    unknown = invitations.unknown_skus(get_db(), row["id"], data["skus"])
+    if unknown and invitations.invitation_by_order(get_db(), row["id"], data["order_ref"]) is None:
+        raise APIError(400, "The order names products this shop does not have; create them first.",
+                       {"skus": [f"Unknown SKU {sku!r}; create it with POST /api/v1/shops/{shop}/products."
+                                 for sku in unknown]})
+    secret = current_app.config["SECRET_KEY"]
+    invitation, created = invitations.create_invitation(
+        get_db(), row, secret, order_ref=data["order_ref"], name=data["name"], email=data["email"],
+        skus=data["skus"], delivered_at=data["delivered_at"], locale=data["locale"],
+        valid_days=current_app.config["INVITATION_VALID_DAYS"],
+    )
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
+    body = {**invitation, "review_url": invitations.review_url(base, secret, invitation),
+            "send_at": store.parse_time(invitation["send_at"]),
+            "expires_at": store.parse_time(invitation["expires_at"])}
+    response = jsonify(schemas.InvitationSchema().dump(body))
+    response.status_code = 201 if created else 200
+    return response
+
+
 # --- CORS and OpenAPI ----------------------------------------------------------
 
 
@@ -265,6 +296,7 @@ ROUTES = [
     ("/shops/{shop}/reviews", "post", "import_review", None, "ReviewImportSchema", "ReviewSchema", 201),
     ("/shops/{shop}/reviews/{review_id}/reply", "post", "reply", None, "ReplyInputSchema", "ReviewSchema", 201),
     ("/shops/{shop}/products", "post", "upsert_product", None, "ProductInputSchema", "ProductSchema", 201),
+    ("/shops/{shop}/invitations", "post", "create_invitation", None, "InvitationInputSchema", "InvitationSchema", 201),
 ]
 EXTRA_ROUTES: list = []  # (path, method, view, query, body, response, status) added by other blueprints
 
@@ -280,7 +312,8 @@ def build_spec() -> dict:
     spec.components.security_scheme("shopKey", {"type": "http", "scheme": "bearer"})
     # Nested schemas first: the plugin names them when it meets them inside another.
     for name in ("ErrorSchema", "ShopSchema", "ReplySchema", "ReviewSchema", "ReviewPageSchema", "ProductSchema",
-                 "ProductListSchema", "SummarySchema", "ReviewImportSchema", "ReplyInputSchema", "ProductInputSchema"):
+                 "ProductListSchema", "SummarySchema", "ReviewImportSchema", "ReplyInputSchema", "ProductInputSchema",
+                 "InvitationInputSchema", "InvitationSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     error = {"content": {"application/json": {"schema": "Error"}}}
     for path, method, view_name, query, body, output, status in ROUTES + EXTRA_ROUTES:

@@ -210,3 +210,83 @@ class ProductInputSchema(Schema):
                                                                       error="Must be 8, 12, 13 or 14 digits."))
     product_id = fields.String(load_default=None, validate=validate.Length(1, 500),
                                metadata={"description": "Your page's schema.org Product @id, to merge markup."})
+
+
+# --- invitations and the review form --------------------------------------------
+
+
+class OrderRef(fields.String):
+    """The shop's order reference: 1-128 characters without control characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Regexp(r"^[^\x00-\x1f\x7f]{1,128}$",
+                                                  error="Must be 1-128 characters without control characters."),
+                         **kwargs)
+
+
+class InvitationInputSchema(Schema):
+    """An order to invite a review for; one invitation per order_ref (a repeat returns the first)."""
+
+    order_ref = OrderRef(required=True, metadata={"description": "Your order number; one invitation per order."})
+    name = PlainText(required=True, min_length=1, max_length=100, multiline=False,
+                     metadata={"description": "The customer's name, used only in the invitation e-mail."})
+    email = fields.Email(load_default=None, validate=validate.Length(max=254),
+                         metadata={"description": "Where to send the invitation. Omit it when you send the link "
+                                                  "yourself; it is erased once sent or no longer needed."})
+    skus = fields.List(Sku(), load_default=list, validate=validate.Length(max=50, error="At most 50 products."),
+                       metadata={"description": "SKUs of existing products in the order; the shop is always asked too."})
+    delivered_at = fields.AwareDateTime(default_timezone=timezone.utc, required=True,
+                                        metadata={"description": "When the order arrived (ISO 8601). "
+                                                                 "send_at = delivered_at + the shop's delay."})
+    locale = fields.String(load_default=None, validate=validate.OneOf(LOCALES, error="Must be one of: {choices}."),
+                           metadata={"description": "Language of the e-mail and form; default: the shop's."})
+
+    @validates("delivered_at")
+    def _not_far_future(self, value: datetime, **kwargs):
+        if value > datetime.now(timezone.utc) + timedelta(days=90):
+            raise ValidationError("Is more than 90 days ahead; send the (expected) delivery time.")
+
+
+class InvitationSchema(Schema):
+    """A created invitation. review_url works without e-mail: send it yourself if you like."""
+
+    id = fields.Integer(required=True)
+    order_ref = fields.String(required=True)
+    review_url = fields.String(required=True, metadata={"description": "The customer's personal review link."})
+    send_at = fields.DateTime(required=True, metadata={"description": "When the invitation e-mail goes out."})
+    expires_at = fields.DateTime(required=True, metadata={"description": "When the link stops working."})
+    status = fields.String(required=True, metadata={"enum": ["pending", "sending", "sent", "failed", "used",
+                                                             "withdrawn", "expired"]})
+
+
+class ReviewFormSchema(Schema):
+    """One block of the public review form (form values arrive as text)."""
+
+    rating = fields.Integer(required=True, validate=validate.Range(1, 5, error="Must be a whole number from 1 to 5."))
+    title = PlainText(max_length=200, multiline=False, load_default="")
+    body = PlainText(max_length=5000, load_default="")
+    author = PlainText(required=True, min_length=1, max_length=100, multiline=False)
+
+
+# --- embedding -------------------------------------------------------------------
+
+
+class SnippetQuerySchema(Schema):
+    """What to embed: one widget or several (comma-separated), optionally a product, theme and locale."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    widget = fields.String(required=True, validate=validate.Length(1, 100),
+                           metadata={"description": "badge, summary, list, product or recent; several comma-separated."})
+    product = Sku(load_default=None, metadata={"description": "SKU; required by the product widget."})
+    theme = fields.String(load_default=None, validate=validate.Length(1, 64),
+                          metadata={"description": "Theme name; default: default."})
+    locale = fields.String(load_default=None, validate=validate.OneOf(LOCALES, error="Must be one of: {choices}."),
+                           metadata={"description": "Language; default: the shop's."})
+
+
+class SnippetSchema(Schema):
+    """The HTML to paste into a page: placeholder div(s) with a reserved height, then the loader script."""
+
+    html = fields.String(required=True)

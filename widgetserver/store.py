@@ -200,9 +200,51 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('secret_key', ?)", [secrets.token_hex(32)])
 
 
+INVITATION_STATUSES = ("pending", "sending", "sent", "failed", "used", "withdrawn", "expired")
+
+
+def _m002_invitations(db: sqlite_utils.Database) -> None:
+    # email is personal data: NULL once sent, used, expired or failed for good (see widgetserver/invitations.py).
+    # Only a hash of the review link's token is kept.
+    db.executescript(
+        f"""
+        CREATE TABLE invitations (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            order_ref TEXT NOT NULL,
+            customer_name TEXT NOT NULL,
+            email TEXT,
+            locale TEXT NOT NULL,
+            skus TEXT NOT NULL DEFAULT '[]',
+            delivered_at TEXT NOT NULL,
+            send_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            token_hash TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN {INVITATION_STATUSES!r}),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            claimed_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            used_at TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (shop_id, order_ref)
+        );
+        CREATE INDEX invitations_due ON invitations (status, send_at);
+        CREATE TABLE invitation_reviews (
+            invitation_id INTEGER NOT NULL REFERENCES invitations(id),
+            review_id INTEGER NOT NULL UNIQUE REFERENCES reviews(id),
+            sku TEXT
+        );
+        CREATE UNIQUE INDEX invitation_reviews_one_per_item ON invitation_reviews (invitation_id, coalesce(sku, ''));
+        """
+    )
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
+    (2, "invitations", _m002_invitations),
 ]
 
 
@@ -687,11 +729,14 @@ def list_reviews(
     sort: str = "newest",
     limit: int = 20,
     after: list | None = None,
+    offset: int = 0,
 ) -> tuple[list[dict], list | None]:
     """One page of published reviews in keyset order; returns (reviews, key of the last one or None).
 
     `after` is the key returned for the previous page. Keys are the sort
     columns' values, so reviews that arrive meanwhile never shift a page.
+    `offset` skips that many rows instead (numbered pages in widgets); the
+    ORDER BY, and so the index serving it, is the same.
     """
     order = SORTS[sort]
     where = ["r.shop_id = ?", "r.status = 'published'"]
@@ -713,9 +758,9 @@ def list_reviews(
         REVIEW_SELECT
         + " WHERE " + " AND ".join(where)
         + " ORDER BY " + ", ".join(f"r.{col} {direction}" for col, direction in order)
-        + " LIMIT ?"
+        + " LIMIT ? OFFSET ?"
     )
-    rows = list(db.query(sql, params + [limit + 1]))
+    rows = list(db.query(sql, params + [limit + 1, max(0, int(offset))]))
     more = len(rows) > limit
     rows = rows[:limit]
     key = [rows[-1][col] for col, _ in order] if more and rows else None

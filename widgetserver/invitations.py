@@ -1,0 +1,234 @@
+"""Review invitations: create them per order, sign their links, read them back from a token, link their reviews.
+
+A review link is `<base>/r/<token>`. The token is signed with the app's
+SECRET_KEY for one purpose only (salt "review-invitation") and carries the
+invitation id and its expiry; the invitation row keeps only a SHA-256 hash of
+the token. A link is accepted when the signature, the purpose, the expiry and
+the stored hash all agree, so the same link can be issued again (an
+idempotent repeat of the API call) without ever storing the token itself.
+
+The customer's e-mail address is kept only while it is needed to send the
+invitation: it is cleared once the e-mail is sent, once the link is used,
+when sending failed for good, and when the link expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from . import store
+
+TOKEN_SALT = "review-invitation"
+TOKEN_PURPOSE = "review"
+DEFAULT_DELAY_DAYS = 5
+DEFAULT_VALID_DAYS = 60
+VERIFICATION_METHOD = "order-invitation"
+
+
+class InvalidLink(Exception):
+    """A review link that cannot be used; `reason` is unknown, expired or withdrawn."""
+
+    def __init__(self, reason: str, invitation: dict | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.invitation = invitation
+
+
+def delay_days(shop: dict) -> int:
+    """Days between delivery and the invitation e-mail (shop setting `invitation_delay_days`)."""
+    value = shop["settings"].get("invitation_delay_days", DEFAULT_DELAY_DAYS)
+    return value if isinstance(value, int) and 0 <= value <= 90 else DEFAULT_DELAY_DAYS
+
+
+def allows_open_reviews(shop: dict) -> bool:
+    """True when the shop accepts unverified reviews without an invitation (setting `allow_open_reviews`)."""
+    return shop["settings"].get("allow_open_reviews", False) is True
+
+
+# --- tokens --------------------------------------------------------------------
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=TOKEN_SALT)
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def make_token(secret: str, invitation: dict) -> str:
+    """The invitation's link token: deterministic for (secret, id, expiry), so it can be issued again."""
+    expires = int(store.parse_time(invitation["expires_at"]).timestamp())
+    return _serializer(secret).dumps({"i": invitation["id"], "p": TOKEN_PURPOSE, "e": expires})
+
+
+def review_url(base_url: str, secret: str, invitation: dict) -> str:
+    """The absolute review link of an invitation."""
+    return f"{base_url.rstrip('/')}/r/{make_token(secret, invitation)}"
+
+
+def invitation_for_token(db, secret: str, token: str) -> dict:
+    """The invitation a link token opens, checked for signature, purpose, expiry, stored hash and status.
+
+    :raise InvalidLink: reason "unknown" (forged, damaged, another purpose or no such invitation),
+        "expired" or "withdrawn" (the author withdrew their reviews).
+    """
+    if len(token) > 300:
+        raise InvalidLink("unknown")
+    try:
+        data = _serializer(secret).loads(token)
+    except BadSignature:
+        raise InvalidLink("unknown") from None
+    if not isinstance(data, dict) or data.get("p") != TOKEN_PURPOSE or not isinstance(data.get("i"), int):
+        raise InvalidLink("unknown")
+    invitation = get_invitation(db, data["i"])
+    if invitation is None or not hmac.compare_digest(invitation["token_hash"], token_hash(token)):
+        raise InvalidLink("unknown")
+    if invitation["status"] == "withdrawn":
+        raise InvalidLink("withdrawn", invitation)
+    if not isinstance(data.get("e"), int) or store.utcnow().timestamp() >= data["e"] \
+            or store.utcnow() >= store.parse_time(invitation["expires_at"]):
+        raise InvalidLink("expired", invitation)
+    return invitation
+
+
+# --- invitations ---------------------------------------------------------------
+
+
+def _shape(row: dict) -> dict:
+    row = dict(row)
+    row["skus"] = json.loads(row["skus"])
+    return row
+
+
+def get_invitation(db, invitation_id: int) -> dict | None:
+    """The invitation row with its SKUs decoded, or None."""
+    rows = list(db.query("SELECT * FROM invitations WHERE id = ?", [invitation_id]))
+    return _shape(rows[0]) if rows else None
+
+
+def invitation_by_order(db, shop_id: int, order_ref: str) -> dict | None:
+    """The shop's invitation for this order, or None."""
+    rows = list(db.query("SELECT * FROM invitations WHERE shop_id = ? AND order_ref = ?", [shop_id, order_ref]))
+    return _shape(rows[0]) if rows else None
+
+
+def list_invitations(db, shop_id: int) -> list[dict]:
+    """The shop's invitations, newest first, with the number of reviews each brought in."""
+    return [_shape(r) for r in db.query(
+        "SELECT i.*, (SELECT count(*) FROM invitation_reviews ir WHERE ir.invitation_id = i.id) AS review_count"
+        " FROM invitations i WHERE i.shop_id = ? ORDER BY i.id DESC", [shop_id])]
+
+
+def unknown_skus(db, shop_id: int, skus: list[str]) -> list[str]:
+    """The SKUs in `skus` that are not products of the shop."""
+    return [sku for sku in skus if store.product_by_sku(db, shop_id, sku) is None]
+
+
+def create_invitation(db, shop: dict, secret: str, *, order_ref: str, name: str, email: str | None,
+                      skus: list[str], delivered_at: datetime, locale: str | None = None,
+                      valid_days: int = DEFAULT_VALID_DAYS, actor: str = "api") -> tuple[dict, bool]:
+    """Create the invitation for an order, or return the existing one unchanged; returns (invitation, created).
+
+    `send_at` is delivery plus the shop's delay; the link expires `valid_days` after that.
+    :raise StoreError: for SKUs that are not products of the shop.
+    """
+    with store.write(db):
+        existing = invitation_by_order(db, shop["id"], order_ref)
+        if existing is not None:
+            return existing, False
+        missing = unknown_skus(db, shop["id"], skus)
+        if missing:
+            raise store.StoreError(
+                f"Unknown SKU(s) {', '.join(map(repr, missing))}; create the products first (POST .../products).",
+                "skus")
+        now = store.utcnow()
+        send_at = delivered_at + timedelta(days=delay_days(shop))
+        expires_at = max(send_at, now) + timedelta(days=valid_days)
+        invitation_id = db.execute(
+            "INSERT INTO invitations (shop_id, order_ref, customer_name, email, locale, skus, delivered_at, send_at,"
+            " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [shop["id"], order_ref, name, email, locale or shop["locale"], json.dumps(list(dict.fromkeys(skus))),
+             store.format_time(delivered_at), store.format_time(send_at), store.format_time(expires_at),
+             store.format_time(now)],
+        ).lastrowid
+        invitation = get_invitation(db, invitation_id)
+        db.execute("UPDATE invitations SET token_hash = ? WHERE id = ?",
+                   [token_hash(make_token(secret, invitation)), invitation_id])
+        # No name or e-mail in the audit log: it is kept for good.
+        store.audit(db, shop_id=shop["id"], actor=actor, action="create", entity="invitation",
+                    entity_id=invitation_id, data={"order_ref": order_ref, "skus": invitation["skus"],
+                                                   "send_at": invitation["send_at"]})
+    return get_invitation(db, invitation_id), True
+
+
+def reviews_of(db, invitation: dict) -> dict[str | None, dict]:
+    """The invitation's reviews by SKU (None for the review of the shop), raw rows with any status."""
+    rows = db.query(
+        "SELECT ir.sku AS item, r.* FROM invitation_reviews ir JOIN reviews r ON r.id = ir.review_id"
+        " WHERE ir.invitation_id = ?", [invitation["id"]])
+    return {row["item"]: row for row in rows}
+
+
+def save_reviews(db, invitation: dict, items: dict[str | None, dict]) -> dict[str, int]:
+    """Store the customer's reviews: new ones verified, changed ones updated (history kept), in one transaction.
+
+    `items` maps a SKU (None for the shop) to {rating, title, body, author}.
+    Returns counts of created, updated and unchanged reviews.
+    """
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    with store.write(db):
+        current = reviews_of(db, invitation)
+        for sku, fields in items.items():
+            old = current.get(sku)
+            if old is None:
+                review_id = store.add_review(
+                    db, invitation["shop_id"], rating=fields["rating"], title=fields["title"], body=fields["body"],
+                    author=fields["author"], locale=invitation["locale"], product_sku=sku, source="invitation",
+                    verified=True, verification_method=VERIFICATION_METHOD, actor="author",
+                )
+                db.execute("INSERT INTO invitation_reviews (invitation_id, review_id, sku) VALUES (?, ?, ?)",
+                           [invitation["id"], review_id, sku])
+                counts["created"] += 1
+            elif old["status"] != "published":
+                counts["unchanged"] += 1  # removed by moderation: not editable
+            elif any(old[k] != fields[k] for k in ("rating", "title", "body", "author")):
+                store.update_review(db, invitation["shop_id"], old["id"], actor="author", **fields)
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+        if counts["created"] or counts["updated"]:
+            # Used: the e-mail address is no longer needed (and a pending e-mail is no longer sent).
+            db.execute("UPDATE invitations SET status = 'used', email = NULL, used_at = coalesce(used_at, ?)"
+                       " WHERE id = ?", [store.now_text(), invitation["id"]])
+    return counts
+
+
+def withdraw(db, invitation: dict) -> int:
+    """The author withdraws every review of the invitation and erases their text; the link stops working.
+
+    The rating stays (withdrawn reviews count in no aggregate); title, body,
+    display name and earlier versions are erased. Returns the number withdrawn.
+    """
+    with store.write(db):
+        count = 0
+        for review in reviews_of(db, invitation).values():
+            if review["status"] == "published":
+                store.set_review_status(db, invitation["shop_id"], review["id"], "withdrawn",
+                                        reason="withdrawn by the author", actor="author")
+                count += 1
+            if review["status"] in ("published", "withdrawn"):
+                db.execute("UPDATE reviews SET title = '', body = '', author = '' WHERE id = ?", [review["id"]])
+                db.execute("DELETE FROM review_versions WHERE review_id = ?", [review["id"]])
+                store.audit(db, shop_id=invitation["shop_id"], actor="author", action="erase", entity="review",
+                            entity_id=review["id"], data={"fields": ["title", "body", "author", "versions"]})
+        db.execute("UPDATE invitations SET status = 'withdrawn', email = NULL WHERE id = ?", [invitation["id"]])
+        store.audit(db, shop_id=invitation["shop_id"], actor="author", action="withdraw", entity="invitation",
+                    entity_id=invitation["id"], data={"reviews": count})
+    return count
