@@ -739,6 +739,10 @@ def list_reviews(
     ORDER BY, and so the index serving it, is the same.
     """
     order = SORTS[sort]
+    if rating is not None:
+        # One star only: the rating column is constant, so it leaves the order and the key; otherwise
+        # SQLite serves the keyset range with the other rating index and sorts the rest.
+        order = tuple(part for part in order if part[0] != "rating")
     where = ["r.shop_id = ?", "r.status = 'published'"]
     params: list = [shop_id]
     if product_id is not None:
@@ -776,10 +780,15 @@ def _keyset(order, after: list) -> tuple[str, list]:
         return f"({cols}) {op} ({', '.join('?' * len(order))})", list(after)
     parts, values = [], []
     for i, (col, direction) in enumerate(order):
-        eq = [f"r.{c} = ?" for c, _ in order[:i]]
-        parts.append("(" + " AND ".join(eq + [f"r.{col} {'<' if direction == 'DESC' else '>'} ?"]) + ")")
+        eq = [f"+r.{c} = ?" for c, _ in order[:i]]
+        parts.append("(" + " AND ".join(eq + [f"+r.{col} {'<' if direction == 'DESC' else '>'} ?"]) + ")")
         values.extend(list(after[:i]) + [after[i]])
-    return "(" + " OR ".join(parts) + ")", values
+    # The index range starts from the leading column's bound. The unary "+" keeps the ORs out of
+    # the index choice: given statistics, SQLite would otherwise run them as a MULTI-INDEX OR and
+    # add a sort step.
+    lead, direction = order[0]
+    bound = f"r.{lead} {'<=' if direction == 'DESC' else '>='} ?"
+    return "(" + bound + " AND (" + " OR ".join(parts) + "))", [after[0], *values]
 
 
 def export_rows(db, shop_id: int) -> Iterator[dict]:
