@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, timezone
 
 RATINGS = (1, 2, 3, 4, 5)
@@ -149,6 +150,18 @@ class Summary:
         if not self.count:
             return None
         return round(self.rating_sum / self.count, 2)
+
+    @property
+    def score_value(self) -> float | None:
+        """The score shown and marked up: the exact mean rounded half up to one decimal (4.249 -> 4.2).
+
+        Rounded once from `rating_sum / count`, never from the two-decimal
+        `average` (that would round 4.249 to 4.25 and then to 4.3).
+        """
+        if not self.count:
+            return None
+        mean = Decimal(self.rating_sum) / Decimal(self.count)
+        return float(mean.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
     @classmethod
     def from_api(cls, data: dict) -> "Summary":

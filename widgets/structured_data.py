@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 
 from markupsafe import Markup, escape
 
-from .i18n import rounded
 
 SCHEMA = "https://schema.org"
 MARKUPS = ("jsonld", "microdata", "none")
 AUTHOR_MAX = 99  # Google: author names under 100 characters
 
+# The control characters templates drop from visible text (rendering.strip_control): dropped here too,
+# so the markup says exactly what the page shows.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -58,7 +61,7 @@ def json_ld(widget: str, *, shop, summary, reviews, product=None, show_aggregate
         if show_aggregate:
             node["aggregateRating"] = {
                 "@type": "AggregateRating",
-                "ratingValue": rounded(summary.average),
+                "ratingValue": summary.score_value,
                 "reviewCount": summary.count,
                 "bestRating": 5,
                 "worstRating": 1,
@@ -93,10 +96,21 @@ def script_tag(node: dict | None) -> Markup:
     """A `<script type="application/ld+json">` element, safe inside HTML (`<`, `>`, `&`, U+2028/9 escaped)."""
     if node is None:
         return Markup("")
-    text = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(_visible(node), ensure_ascii=False, separators=(",", ":"))
     for char, escaped in _JSON_ESCAPES.items():
         text = text.replace(char, escaped)
     return Markup(f'<script type="application/ld+json">{text}</script>')
+
+
+def _visible(value):
+    """`value` with control characters removed from every string, as the visible text has them removed."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {key: _visible(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_visible(item) for item in value]
+    return value
 
 
 class Microdata:
