@@ -66,6 +66,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api.bp)
     app.register_blueprint(meta.bp)
     app.register_blueprint(api.bp)
+    from . import embed, pages
+
+    app.register_blueprint(embed.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(collect.bp)
 
     @app.teardown_appcontext

@@ -315,6 +315,10 @@ def build_spec() -> dict:
                  "ProductListSchema", "SummarySchema", "ReviewImportSchema", "ReplyInputSchema", "ProductInputSchema",
                  "InvitationInputSchema", "InvitationSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
+    for *_, body, output, _status in EXTRA_ROUTES:  # schemas other blueprints' routes name
+        for name in filter(None, (body, output)):
+            if name.removesuffix("Schema") not in spec.components.schemas:
+                spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     error = {"content": {"application/json": {"schema": "Error"}}}
     for path, method, view_name, query, body, output, status in ROUTES + EXTRA_ROUTES:
         view = current_app.view_functions.get(f"api.{view_name}") or current_app.view_functions.get(view_name)

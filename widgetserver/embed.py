@@ -1,0 +1,368 @@
+"""Widget fragments over HTTP: /w/<shop>/<widget>.html, the one-request bundle, the embed loader and the snippet."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from html import escape
+from importlib import resources
+from urllib.parse import parse_qs, urlencode
+
+import widgets
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import api, get_db, schemas, store
+from .errors import APIError, error_response
+from .http_cache import cached
+
+bp = Blueprint("embed", __name__)
+
+PAGE_SIZE = 10
+MAX_BUNDLE = 20  # widget specs per bundle request
+SPEC_KEYS = ("widget", "product", "theme", "locale", "markup", "rating", "sort", "page", "limit")
+
+
+class WidgetError(Exception):
+    """A widget request this server refuses: status, a message that says what to change, and the field."""
+
+    def __init__(self, status: int, message: str, field: str):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+@dataclass(frozen=True)
+class WidgetSpec:
+    """What selects one rendered fragment: the widget, its product and the visitor's view (normalized)."""
+
+    widget: str
+    product: str | None = None
+    theme: str = "default"
+    locale: str | None = None
+    markup: str = "jsonld"
+    rating: int | None = None
+    sort: str = "newest"
+    page: int = 1
+    limit: int | None = None
+
+    def query(self) -> dict:
+        """The non-default fields as query parameters (for links, snippets and the loader)."""
+        defaults = WidgetSpec(self.widget)
+        return {k: getattr(self, k) for k in SPEC_KEYS[1:] if getattr(self, k) != getattr(defaults, k)}
+
+
+def _int(args, key: str, low: int, high: int, what: str) -> int | None:
+    value = (args.get(key) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise WidgetError(400, f"{key}={value[:20]!r} is not {what}.", key)
+    return int(value)
+
+
+def parse_spec(args, widget: str | None = None) -> WidgetSpec:
+    """Validate widget parameters (`rating`, or `stars` as widget links from the library write it).
+
+    :raise WidgetError: unknown widget, theme, locale, markup or sort; a bad number.
+    """
+    if any("\x00" in str(v) for v in args.values()):
+        raise WidgetError(400, "Parameters must not contain NUL bytes.", "_query")
+    widget = widget or (args.get("widget") or "").strip()
+    if widget not in widgets.WIDGETS:
+        raise WidgetError(404 if widget else 400, f"Unknown widget {widget[:40]!r}; use one of {', '.join(widgets.WIDGETS)}.",
+                          "widget")
+    product = (args.get("product") or "").strip() or None
+    if widget == "product" and not product:
+        raise WidgetError(400, "The product widget needs product=<SKU> (one of the shop's products).", "product")
+    if product and widget != "product":
+        raise WidgetError(400, f"product= applies to the product widget only, not {widget!r}.", "product")
+    theme = (args.get("theme") or "").strip() or "default"
+    if theme not in widgets.available_themes(current_app.config["THEME_DIRS"]):
+        raise WidgetError(400, f"Unknown theme {theme[:40]!r}; use one of "
+                               f"{', '.join(widgets.available_themes(current_app.config['THEME_DIRS']))}.", "theme")
+    locale = (args.get("locale") or "").strip() or None
+    if locale is not None and locale not in widgets.LOCALES:
+        raise WidgetError(400, f"Unknown locale {locale[:20]!r}; use one of {', '.join(widgets.LOCALES)}.", "locale")
+    markup = (args.get("markup") or "").strip() or "jsonld"
+    if markup not in widgets.MARKUPS:
+        raise WidgetError(400, f"Unknown markup {markup[:20]!r}; use one of {', '.join(widgets.MARKUPS)}.", "markup")
+    sort = (args.get("sort") or "").strip() or "newest"
+    if sort not in widgets.SORTS:
+        raise WidgetError(400, f"Unknown sort {sort[:20]!r}; use one of {', '.join(widgets.SORTS)}.", "sort")
+    rating = _int(args, "rating", 1, 5, "a rating from 1 to 5") if args.get("rating") else \
+        _int(args, "stars", 1, 5, "a rating from 1 to 5")
+    page = _int(args, "page", 1, 100000, "a page number (1 or more)") or 1
+    limit = _int(args, "limit", 1, 50, "a number from 1 to 50") if widget == "recent" else None
+    return WidgetSpec(widget, product, theme, locale, markup, rating, sort, page, limit)
+
+
+def base_url() -> str:
+    """This server's public root URL, ending in a slash (PUBLIC_BASE_URL, else the request's)."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/") + "/"
+
+
+def hosted_url(shop_slug: str, sku: str | None = None) -> str:
+    """The hosted page every badge links to: all reviews, or one product's."""
+    url = f"{base_url()}s/{shop_slug}"
+    return f"{url}/p/{sku}" if sku else url
+
+
+def widget_data(shop: dict, summary: dict, reviews=(), product: dict | None = None) -> dict:
+    """Store rows as the widgets library's data types: shop, summary, reviews (with replies) and product."""
+    return {
+        "shop": widgets.Shop(
+            slug=shop["slug"], name=shop["name"], url=shop["url"], locale=shop["locale"] or "en",
+            reviews_url=hosted_url(shop["slug"]),
+            organization_rating=bool(shop["settings"].get("organization_rating", False)),
+        ),
+        "summary": widgets.Summary.from_api(summary),
+        "reviews": [widgets.Review.from_api(r) for r in reviews],
+        "product": widgets.Product.from_api(product) if product else None,
+    }
+
+
+def view_link(shop_slug: str, spec: WidgetSpec):
+    """Page.link for a fragment: filter, sort and paging links open the hosted page with that view.
+
+    The loader reads `rating`, `sort` and `page` back from these URLs and re-fetches in place.
+    """
+    target = hosted_url(shop_slug, spec.product if spec.widget == "product" else None)
+    extra = {"locale": spec.locale} if spec.locale else {}
+
+    def link(stars=None, sort="newest", page=1):
+        query = {"rating": stars, "sort": None if sort == "newest" else sort, "page": None if page == 1 else page}
+        query = urlencode({**{k: v for k, v in query.items() if v is not None}, **extra})
+        return target + ("?" + query if query else "")
+
+    return link
+
+
+def render_widget(shop: dict, spec: WidgetSpec) -> str:
+    """Render one widget for a shop row from the store (uncached).
+
+    :raise WidgetError: unknown product.
+    """
+    db = get_db()
+    product = None
+    if spec.product:
+        product = store.product_by_sku(db, shop["id"], spec.product)
+        if product is None:
+            raise WidgetError(404, f"No product with SKU {spec.product[:64]!r} in shop {shop['slug']!r}; "
+                                   f"list them at /api/v1/shops/{shop['slug']}/products.", "product")
+    summary = store.summary_for(db, shop["id"], product["id"] if product else None)
+    page = widgets.Page(stars=spec.rating, sort=spec.sort, number=spec.page, size=PAGE_SIZE,
+                        link=view_link(shop["slug"], spec))
+    reviews: list = []
+    options = {}
+    if spec.widget in ("list", "product"):
+        reviews, _ = store.list_reviews(db, shop["id"], product_id=product["id"] if product else None,
+                                        rating=spec.rating, sort=spec.sort, limit=PAGE_SIZE,
+                                        offset=(spec.page - 1) * PAGE_SIZE)
+    elif spec.widget == "recent":
+        options["limit"] = spec.limit or widgets.OPTIONS["limit"]
+        reviews, _ = store.list_reviews(db, shop["id"], limit=options["limit"])
+    data = widget_data(shop, summary, reviews, product)
+    return str(widgets.render(
+        spec.widget, **data, page=page, theme=spec.theme, locale=spec.locale, markup=spec.markup,
+        base_url=base_url().rstrip("/"), options=options, theme_dirs=current_app.config["THEME_DIRS"],
+    ))
+
+
+class FragmentCache:
+    """A bounded, thread-safe LRU of rendered fragments.
+
+    Keys hold the shop's data version, so a write makes old entries unreachable
+    (they age out); an hourly bucket keeps relative dates ("3 days ago") fresh.
+    """
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_or_render(self, shop: dict, spec: WidgetSpec) -> str:
+        """The cached fragment, rendering it on a miss."""
+        key = (base_url(), shop["slug"], shop["data_version"], spec, int(time.time() // 3600))
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        html = render_widget(shop, spec)
+        with self.lock:
+            self.items[key] = html
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return html
+
+
+fragments = FragmentCache()
+
+
+def fragment(shop: dict, spec: WidgetSpec) -> str:
+    """The rendered fragment (from the in-process cache unless the app sets FRAGMENT_CACHE=False)."""
+    if current_app.config.get("FRAGMENT_CACHE", True):
+        return fragments.get_or_render(shop, spec)
+    return render_widget(shop, spec)
+
+
+def shop_or_error(slug: str) -> dict:
+    """The shop row.
+
+    :raise WidgetError: 404 for an unknown shop.
+    """
+    shop = store.get_shop(get_db(), slug)
+    if shop is None:
+        raise WidgetError(404, f"No shop with slug {slug[:64]!r}; check the data-eerlijk-shop attribute or URL.", "shop")
+    return shop
+
+
+def _error_html(exc: WidgetError) -> Response:
+    if request.accept_mimetypes.best == "application/json":
+        return error_response(exc.status, exc.message, {exc.field: [exc.message]})
+    # A comment, so a failing server-side include leaves the shop's page intact; the header says why too.
+    text = exc.message.replace("--", "- -")
+    response = Response(f"<!-- eerlijk: {exc.status} {text} -->\n", exc.status, mimetype="text/html")
+    response.headers["X-Eerlijk-Error"] = exc.message.encode("ascii", "replace").decode()
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- routes ----------------------------------------------------------------------
+
+
+@bp.get("/w/<shop>/<widget>.html")
+def widget_html(shop, widget):
+    """One widget as a server-rendered HTML fragment (for fetch, SSI or ESI).
+
+    :raise 404: unknown shop, widget or product. :raise 400: bad theme, locale, rating, sort or page.
+    """
+    try:
+        row = shop_or_error(shop)
+        spec = parse_spec(request.args, widget)
+
+        def build():
+            return Response(fragment(row, spec), mimetype="text/html")
+
+        return cached(row, build, repr(spec))
+    except WidgetError as exc:
+        return _error_html(exc)
+
+
+@bp.get("/w/<shop>/bundle.json")
+def bundle(shop):
+    """Several widgets in one response: `w` repeats, each a URL-encoded widget query (`widget=list&rating=5`).
+
+    Items are `{"html": ...}`, or `{"error": ..., "status": ...}` for a spec this server refuses.
+    :raise 404: unknown shop. :raise 400: no or too many `w`.
+    """
+    try:
+        row = shop_or_error(shop)
+    except WidgetError as exc:
+        raise APIError(exc.status, exc.message, {exc.field: [exc.message]}) from None
+    raw = request.args.getlist("w")
+    if not raw or len(raw) > MAX_BUNDLE:
+        raise APIError(400, f"Pass 1 to {MAX_BUNDLE} widget specs as w=<url-encoded query>, e.g. w=widget%3Dbadge.",
+                       {"w": ["Missing or too many widget specs."]})
+    specs = []
+    for text in raw:
+        args = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+        try:
+            specs.append(parse_spec(args))
+        except WidgetError as exc:
+            specs.append(exc)
+
+    def build():
+        items = []
+        for spec in specs:
+            if isinstance(spec, WidgetError):
+                items.append({"error": spec.message, "status": spec.status})
+                continue
+            try:
+                items.append({"html": fragment(row, spec)})
+            except WidgetError as exc:
+                items.append({"error": exc.message, "status": exc.status})
+        return jsonify({"widgets": items})
+
+    return cached(row, build, *map(repr, specs))
+
+
+def _loader_source() -> bytes:
+    return resources.files("widgets").joinpath("static/embed.js").read_bytes()
+
+
+@bp.get("/embed.js")
+def embed_js():
+    """The embed loader script, cacheable for an hour and revalidated by ETag."""
+    body = _loader_source()
+    etag = hashlib.sha256(body).hexdigest()[:16]
+    response = Response(body, mimetype="text/javascript")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response.make_conditional(request)
+
+
+# --- the snippet a shop owner pastes --------------------------------------------
+
+
+def placeholder(shop: dict, spec: WidgetSpec, height: int, server: str) -> str:
+    """The placeholder div for one widget: data attributes, reserved height and a no-script link."""
+    attrs = {"data-eerlijk": spec.widget, "data-eerlijk-shop": shop["slug"], "data-eerlijk-server": server}
+    for key, value in spec.query().items():
+        attrs[f"data-eerlijk-{key}"] = str(value)
+    attr_text = "".join(f' {k}="{escape(v)}"' for k, v in attrs.items())
+    link = hosted_url(shop["slug"], spec.product if spec.widget == "product" else None)
+    return (f'<div{attr_text} style="height:{height}px">'
+            f'<a href="{escape(link)}">{escape(shop["name"])}</a></div>')
+
+
+def _height(html: str) -> int:
+    marker = 'data-eerlijk-height="'
+    start = html.find(marker)
+    if start < 0:
+        return 120
+    digits = html[start + len(marker):].split('"', 1)[0]
+    return int(digits) if digits.isdigit() else 120
+
+
+@bp.get("/api/v1/shops/<shop>/snippet")
+def snippet(shop):
+    """The HTML a shop owner pastes: placeholder div(s) with a reserved height, and the loader script.
+
+    :raise 404: unknown shop or product. :raise 400: unknown widget, theme or locale.
+    """
+    row = api.shop_or_404(shop)
+    args = api.query_args(schemas.SnippetQuerySchema())
+    names = [w.strip() for w in args["widget"].split(",") if w.strip()]
+    if not names:
+        raise APIError(400, "Name at least one widget.", {"widget": [f"Use one of {', '.join(widgets.WIDGETS)}."]})
+    specs = []
+    for name in names:
+        query = {k: v for k, v in args.items() if v is not None and k != "widget"}
+        if name != "product":
+            query.pop("product", None)
+        try:
+            specs.append(parse_spec(query, name))
+        except WidgetError as exc:
+            raise APIError(exc.status if exc.field != "widget" else 400, exc.message, {exc.field: [exc.message]}) from None
+    server = base_url().rstrip("/")
+
+    def build():
+        parts = []
+        for spec in specs:
+            try:
+                html = fragment(row, spec)
+            except WidgetError as exc:
+                raise APIError(exc.status, exc.message, {exc.field: [exc.message]}) from None
+            parts.append(placeholder(row, spec, _height(html), server))
+        parts.append(f'<script async src="{escape(server)}/embed.js"></script>')
+        return schemas.SnippetSchema().dump({"html": "\n".join(parts) + "\n"})
+
+    return cached(row, build)
+
+
+api.EXTRA_ROUTES.append(
+    ("/shops/{shop}/snippet", "get", "embed.snippet", "SnippetQuerySchema", None, "SnippetSchema", 200)
+)

@@ -1,0 +1,103 @@
+"""Hosted review pages per shop (/s/<shop>, /s/<shop>/p/<sku>) and the /demo landing page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from markupsafe import Markup
+
+import widgets
+
+from . import get_db, store
+from .embed import WidgetError, WidgetSpec, fragment, hosted_url, parse_spec, placeholder, _height, base_url
+from .http_cache import cached
+
+bp = Blueprint("pages", __name__)
+
+
+def _shop(slug: str) -> dict:
+    shop = store.get_shop(get_db(), slug)
+    if shop is None:
+        abort(404, description=f"No shop with slug {slug[:64]!r}.")
+    return shop
+
+
+def _spec(widget: str, product: str | None = None) -> WidgetSpec:
+    args = {k: v for k, v in request.args.items() if k != "product"}
+    if product:
+        args["product"] = product
+    try:
+        return parse_spec(args, widget)
+    except WidgetError as exc:
+        abort(exc.status, description=exc.message)
+
+
+def _render(shop: dict, spec: WidgetSpec) -> Markup:
+    try:
+        return Markup(fragment(shop, spec))
+    except WidgetError as exc:
+        abort(exc.status, description=exc.message)
+
+
+@bp.get("/s/<shop>")
+def shop_reviews(shop):
+    """All reviews of a shop: the summary and the full list with filters, sort, paging and replies.
+
+    :raise 404: unknown shop. :raise 400: bad rating, sort, page, theme or locale.
+    """
+    row = _shop(shop)
+    spec = _spec("list")
+    summary_spec = WidgetSpec("summary", theme=spec.theme, locale=spec.locale, markup=spec.markup)
+
+    def build():
+        locale = widgets.resolve_locale(spec.locale, row["locale"])
+        products = [p for p in store.list_products(get_db(), row["id"]) if p["review_count"]]
+        return render_template(
+            "pages/shop.html", shop=row, locale=locale,
+            summary=_render(row, summary_spec), listing=_render(row, spec),
+            products=[(p, hosted_url(row["slug"], p["sku"])) for p in products],
+        )
+
+    return cached(row, build, repr(spec))
+
+
+@bp.get("/s/<shop>/p/<sku>")
+def product_reviews(shop, sku):
+    """One product's reviews: inline stars, reviews and paging, with Product markup.
+
+    :raise 404: unknown shop or product.
+    """
+    row = _shop(shop)
+    product = store.product_by_sku(get_db(), row["id"], sku)
+    if product is None:
+        abort(404, description=f"No product with SKU {sku[:64]!r} in shop {shop!r}.")
+    spec = _spec("product", sku)
+
+    def build():
+        locale = widgets.resolve_locale(spec.locale, row["locale"])
+        return render_template("pages/product.html", shop=row, product=product, locale=locale,
+                               widget=_render(row, spec), shop_url=hosted_url(row["slug"]))
+
+    return cached(row, build, repr(spec))
+
+
+@bp.get("/demo")
+def demo():
+    """A landing page: every shop's hosted pages and an embed example."""
+    shops = store.list_shops(get_db())
+    return render_template("pages/demo.html", shops=shops, locale="en")
+
+
+@bp.get("/demo/<shop>/embed")
+def demo_embed(shop):
+    """An example page embedding every widget with the pasted snippet (same origin, for a quick look).
+
+    :raise 404: unknown shop.
+    """
+    row = _shop(shop)
+    products = store.list_products(get_db(), row["id"])
+    specs = [WidgetSpec("badge"), WidgetSpec("summary"), WidgetSpec("list")]
+    if products:
+        specs.append(WidgetSpec("product", product=products[0]["sku"]))
+    server = base_url().rstrip("/")
+    snippets = [Markup(placeholder(row, s, _height(_render(row, s)), server)) for s in specs]
+    return render_template("pages/demo_embed.html", shop=row, locale="en", snippets=snippets, server=server)
