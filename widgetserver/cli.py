@@ -245,5 +245,116 @@ def audit_verify(db_path):
     click.echo(f"Audit chain intact: {count} entries.")
 
 
+
+# --- themes (docs/themes.md) -------------------------------------------------------
+
+
+def theme_dirs_of(app, extra=()) -> list[str]:
+    """The app's THEME_DIRS, then any extra folders given on the command line."""
+    return [str(d) for d in app.config["THEME_DIRS"]] + [str(d) for d in extra if str(d) not in app.config["THEME_DIRS"]]
+
+
+@main.group()
+def theme():
+    """Create, check, list and preview widget themes (see docs/themes.md)."""
+
+
+@theme.command("new")
+@click.argument("name")
+@click.option("--extends", "parent", default="default", show_default=True, help="The theme to inherit from.")
+@click.option("--dir", "dest", type=click.Path(file_okay=False), default=None,
+              help="Folder to create the theme in (default: the first THEME_DIRS entry, instance/themes).")
+def theme_new(name, parent, dest):
+    """Scaffold theme NAME (theme.toml, an example list.html override, theme.css); never overwrites."""
+    from pathlib import Path
+
+    from widgets.theme import ThemeError, find_theme, scaffold
+
+    app = load_app(None)
+    dest = Path(dest or app.config["THEME_DIRS"][0])
+    dirs = theme_dirs_of(app, [dest])
+    try:
+        find_theme(parent, dirs)
+        dest.mkdir(parents=True, exist_ok=True)
+        path = scaffold(name, dest, extends=parent)
+    except ThemeError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created theme {name!r} (extends {parent!r}) in {path}:")
+    for file in ("theme.toml", "templates/list.html", "theme.css"):
+        click.echo(f"  {path / file}")
+    click.echo("Next:")
+    if str(dest) not in [str(d) for d in app.config["THEME_DIRS"]]:
+        click.echo(f"  add {dest} to THEME_DIRS (docs/operations.md), or pass --dir {dest} to check and preview")
+    extra = "" if str(dest) in [str(d) for d in app.config["THEME_DIRS"]] else f" --dir {dest}"
+    click.echo(f"  edit the files; override more templates by copying them from the {parent!r} theme")
+    click.echo(f"  widgetserver theme check {name}{extra}      render every widget, locale and fixture case")
+    click.echo(f"  widgetserver theme preview {name}{extra}    see every widget in your browser")
+
+
+@theme.command("check")
+@click.argument("name")
+@click.option("--dir", "extra", multiple=True, type=click.Path(file_okay=False),
+              help="Another folder to search for themes (before the shipped ones); repeatable.")
+def theme_check(name, extra):
+    """Render every widget in every locale with fixture data; list problems and exit 1 on any."""
+    from widgets import LOCALES, WIDGETS, fixtures
+    from widgets.rendering import environment
+    from widgets.theme import check
+
+    app = load_app(None)
+    environment.cache_clear()  # re-read templates edited since this process last rendered them
+    problems = check(name, theme_dirs_of(app, extra))
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"theme {name!r}: {len(problems)} problem(s); fix them and run the check again.")
+    renders = len(WIDGETS) * len(LOCALES) * len(fixtures.cases())
+    click.echo(f"theme {name!r}: OK ({len(WIDGETS)} widgets x {len(LOCALES)} locales x "
+               f"{len(fixtures.cases())} fixture cases = {renders} renders, no problems).")
+
+
+@theme.command("list")
+@click.option("--dir", "extra", multiple=True, type=click.Path(file_okay=False),
+              help="Another folder to search for themes; repeatable.")
+def theme_list(extra):
+    """List the themes found in THEME_DIRS and the shipped ones, with what they extend."""
+    from widgets.theme import ThemeError, available_themes, find_theme
+
+    app = load_app(None)
+    dirs = theme_dirs_of(app, extra)
+    for name in available_themes(dirs):
+        try:
+            found = find_theme(name, dirs)
+        except ThemeError as error:
+            click.echo(f"{name}\t(broken: {error})")
+            continue
+        origin = "shipped" if found.shipped else str(found.path)
+        parent = f"extends {found.extends}" if found.extends else "base theme"
+        click.echo(f"{name}\t{parent}\t{origin}\t{found.description}")
+
+
+@theme.command("preview")
+@click.argument("name")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--dir", "extra", multiple=True, type=click.Path(file_okay=False),
+              help="Another folder to search for themes; repeatable.")
+def theme_preview(name, host, port, extra):
+    """Serve a page showing every widget of theme NAME in every fixture case and locale."""
+    from widgets.theme import ThemeError, theme_chain
+
+    from .preview import create_preview_app
+
+    app = load_app(None)
+    dirs = theme_dirs_of(app, extra)
+    try:
+        theme_chain(name, dirs)
+    except ThemeError as error:
+        raise click.ClickException(str(error)) from None
+    preview = create_preview_app(dirs)
+    click.echo(f"Previewing theme {name!r}: http://{host}:{port}/_preview/{name} (Ctrl-C to stop)")
+    preview.run(host=host, port=port, threaded=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
