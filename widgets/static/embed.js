@@ -1,0 +1,103 @@
+/* Eerlijk embed loader (docs/embedding.md): fills [data-eerlijk] placeholders, each in a shadow root,
+   one request per shop. Budget: < 2 KB gzipped (tests/test_embed.py). Never throws into the page. */
+(function (w, d) {
+  "use strict";
+  var P = "data-eerlijk", S = P + "-state", OWN = /^data-eerlijk-(shop|server|state)$/;
+  var me = d.currentScript, base = me && me.src ? me.src.replace(/\/embed\.js([?#].*)?$/, "") : "";
+  if (w.Eerlijk && w.Eerlijk.render) return w.Eerlijk.render(); // loaded twice: render once more, nothing else
+
+  // A placeholder's widget query, from its data-eerlijk-* attributes.
+  function spec(el) {
+    var q = new URLSearchParams(), a = el.attributes;
+    q.set("widget", el.getAttribute(P));
+    for (var i = 0; i < a.length; i++) {
+      if (a[i].name.indexOf(P + "-") === 0 && !OWN.test(a[i].name)) q.set(a[i].name.slice(13), a[i].value);
+    }
+    return q.toString();
+  }
+
+  // Keep the snippet's height in or above the viewport (no layout shift; taller content scrolls);
+  // below it, fit the content.
+  function fit(el, root) {
+    if (!el.style.height || !root) return;
+    if (el.getBoundingClientRect().top >= w.innerHeight) el.style.height = root.offsetHeight + "px";
+    else if (root.offsetHeight > el.clientHeight) el.style.overflow = "auto";
+  }
+
+  function fill(el, html) {
+    var s = el.shadowRoot || el.attachShadow({ mode: "open" }), t = d.createElement("template"), old, i;
+    t.innerHTML = html;
+    // JSON-LD goes to the light DOM, for crawlers.
+    old = el.querySelectorAll("script[" + P + "-ld]");
+    for (i = 0; i < old.length; i++) el.removeChild(old[i]);
+    old = t.content.querySelectorAll('script[type="application/ld+json"]');
+    for (i = 0; i < old.length; i++) { old[i].setAttribute(P + "-ld", ""); el.appendChild(old[i]); }
+    s.innerHTML = "";
+    s.appendChild(t.content);
+    if (!s._eerlijk) {
+      s._eerlijk = 1;
+      s.addEventListener("click", function (e) { try { nav(el, e); } catch (x) { /* keep the host page safe */ } });
+    }
+    el.setAttribute(S, "done");
+    fit(el, s.firstElementChild);
+  }
+
+  // Filter, sort and paging links of the list and product widgets re-fetch in place.
+  function nav(el, e) {
+    var a = e.target.closest && e.target.closest("a[data-eerlijk-nav]");
+    if (!a || e.button || e.ctrlKey || e.metaKey || e.shiftKey || !/^(list|product)$/.test(el.getAttribute(P))) return;
+    var u = new URL(a.href);
+    ["rating", "sort", "page"].forEach(function (k) {
+      var v = u.searchParams.get(k);
+      if (v) el.setAttribute(P + "-" + k, v); else el.removeAttribute(P + "-" + k);
+    });
+    e.preventDefault();
+    load([el]);
+  }
+
+  function failed(els) { els.forEach(function (el) { el.setAttribute(S, "error"); }); }
+
+  // One request per server and shop: GET {server}/w/{shop}/bundle.json?w=...&w=...
+  function load(els) {
+    var groups = {};
+    els.forEach(function (el) {
+      var k = (el.getAttribute(P + "-server") || base).replace(/\/$/, "") + "/w/" +
+        encodeURIComponent(el.getAttribute(P + "-shop") || "");
+      (groups[k] = groups[k] || []).push(el);
+      el._eerlijk = spec(el);
+      el.setAttribute(S, "loading");
+    });
+    Object.keys(groups).forEach(function (k) {
+      for (var g = groups[k], i = 0; i < g.length; i += 20) get(k, g.slice(i, i + 20));
+    });
+  }
+
+  function get(url, els) {
+    url += "/bundle.json?" + els.map(function (el) { return "w=" + encodeURIComponent(el._eerlijk); }).join("&");
+    fetch(url, { credentials: "omit" })
+      .then(function (r) { if (!r.ok) throw r.status; return r.json(); })
+      .then(function (data) {
+        els.forEach(function (el, i) {
+          try {
+            var item = data.widgets[i];
+            if (item && typeof item.html == "string") fill(el, item.html); else failed([el]);
+          } catch (x) { failed([el]); }
+        });
+      })
+      .catch(function () { failed(els); });
+  }
+
+  // Fill placeholders under root that are new, changed or failed.
+  function render(root) {
+    try {
+      root = root || d;
+      var all = [].slice.call(root.querySelectorAll("[" + P + "]"));
+      if (root.matches && root.matches("[" + P + "]")) all.push(root);
+      load(all.filter(function (el) { return el._eerlijk !== spec(el) || el.getAttribute(S) == "error"; }));
+    } catch (x) { /* keep the host page safe */ }
+  }
+
+  w.Eerlijk = { render: render };
+  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", function () { render(); });
+  else render();
+})(window, document);
