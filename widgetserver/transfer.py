@@ -66,6 +66,12 @@ def _flatten_exported(data: dict) -> dict:
     for key in ("body", "author", "role"):
         if reply.get(key):
             row[f"reply_{key}"] = reply[key]
+    # A withdrawn or removed review stays out of public view in the shop it moves to.
+    status = data.get("status", "published")
+    if status not in store.STATUSES:
+        return {"__error__": f"status: must be one of {', '.join(store.STATUSES)}, not {status!r}"}
+    if status != "published":
+        row["__status__"] = (status, data.get("status_reason"))
     return row
 
 
@@ -80,7 +86,7 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
     product_schema = schemas.ProductInputSchema()
     problems: list[tuple[int, str]] = []
     products: dict[str, dict] = {}
-    reviews: list[tuple[int, dict, dict | None]] = []
+    reviews: list[tuple[int, dict, dict | None, tuple | None]] = []
     for line, raw in rows:
         if "__error__" in raw:
             problems.append((line, raw["__error__"]))
@@ -110,7 +116,7 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
             else:
                 problems.append((line, f"product: unknown SKU {sku!r}; create the product first or add a product_name column"))
                 continue
-        reviews.append((line, review, reply))
+        reviews.append((line, review, reply, raw.get("__status__")))
     if problems:
         raise ImportFailed(problems)
     counts = {"reviews": 0, "products": 0, "replies": 0}
@@ -118,7 +124,7 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
         for sku, fields in products.items():
             store.upsert_product(db, shop["id"], sku, actor="import", **fields)
             counts["products"] += 1
-        for line, review, reply in reviews:
+        for line, review, reply, status in reviews:
             try:
                 review_id = store.add_review(
                     db, shop["id"], rating=review["rating"], author=review["author"], title=review["title"],
@@ -131,6 +137,8 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
             if reply:
                 store.set_reply(db, shop["id"], review_id, actor="import", **reply)
                 counts["replies"] += 1
+            if status:
+                store.set_review_status(db, shop["id"], review_id, status[0], status[1], actor="import")
     return counts
 
 
