@@ -57,9 +57,16 @@ def init(db_path):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--debug/--no-debug", default=False, help="Reload on change and show tracebacks (never in production).")
-def serve(db_path, host, port, debug):
+@click.option("--send-invitations-every", "send_every", type=click.FloatRange(min=10), default=None, metavar="SECONDS",
+              help="Also send due invitation e-mails this often (needs MAIL_HOST; see docs/invitations.md).")
+def serve(db_path, host, port, debug, send_every):
     """Serve with Werkzeug's threaded server (for production use gunicorn: see docs/operations.md)."""
     app = load_app(db_path)
+    if send_every:
+        from .mail import start_sender_thread
+
+        start_sender_thread(app, send_every)
+        click.echo(f"Sending due invitations every {send_every:g} s.")
     click.echo(f"Serving {app.config['DATABASE']} on http://{host}:{port}/")
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug)
 
@@ -354,6 +361,78 @@ def theme_preview(name, host, port, extra):
     preview = create_preview_app(dirs)
     click.echo(f"Previewing theme {name!r}: http://{host}:{port}/_preview/{name} (Ctrl-C to stop)")
     preview.run(host=host, port=port, threaded=True)
+
+
+@main.group()
+def invitations():
+    """Review invitations per order: import, send, list (docs/invitations.md)."""
+
+
+@invitations.command("import")
+@db_option
+@click.argument("shop")
+@click.argument("file", type=click.File("rb"))
+@click.option("--show-links", is_flag=True, help="Print order_ref, send_at and review link of each row (to send yourself).")
+def invitations_import(db_path, shop, file, show_links):
+    """Invite the customers of the orders in a CSV FILE to review SHOP: all rows, or none if any row is bad."""
+    from . import invitations as inv
+    from .transfer import ImportFailed, open_text
+
+    app, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    try:
+        results = inv.import_csv(db, row, app.config["SECRET_KEY"], open_text(file.read()),
+                                 valid_days=app.config["INVITATION_VALID_DAYS"])
+    except ImportFailed as exc:
+        for line, message in exc.problems:
+            click.echo(f"{file.name}:{line}: {message}", err=True)
+        raise click.ClickException(f"Nothing imported: {len(exc.problems)} bad row(s). Fix them and run again.") from None
+    created = sum(1 for _, new in results if new)
+    click.echo(f"Invited {created} order(s); {len(results) - created} were invited before (unchanged).")
+    if show_links:
+        base = app.config.get("PUBLIC_BASE_URL")
+        if not base:
+            base = "http://127.0.0.1:8000"
+            click.echo(f"PUBLIC_BASE_URL is not set; links below start with {base}.", err=True)
+        for invitation, _ in results:
+            click.echo(f"{invitation['order_ref']}\t{invitation['send_at']}\t"
+                       f"{inv.review_url(base, app.config['SECRET_KEY'], invitation)}")
+
+
+@invitations.command("send")
+@db_option
+def invitations_send(db_path):
+    """E-mail every invitation that is due (send_at passed), retrying temporary failures later."""
+    from .mail import MailConfigError, send_due
+
+    app, db = open_db(db_path)
+    try:
+        counts = send_due(app, db)
+    except MailConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if "waiting" in counts:
+        click.echo(f"MAIL_HOST is not set: nothing sent ({counts['waiting']} due). Send the review links yourself "
+                   "(see docs/invitations.md) or configure SMTP.")
+    else:
+        click.echo(f"Sent {counts['sent']}, to retry later {counts['retry']}, failed {counts['failed']}.")
+    if counts["expired"] or counts["interrupted"]:
+        click.echo(f"Expired unsent: {counts['expired']}; interrupted while sending (not resent): {counts['interrupted']}.")
+
+
+@invitations.command("list")
+@db_option
+@click.argument("shop")
+def invitations_list(db_path, shop):
+    """Each invitation of SHOP with its status, attempts, times and last error (no e-mail addresses)."""
+    from . import invitations as inv
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    click.echo("id\torder_ref\tstatus\tattempts\tsend_at\tsent_at\treviews\tlast_error")
+    for i in inv.list_invitations(db, row["id"]):
+        status = i["status"] + (" (no e-mail: link only)" if i["status"] == "pending" and i["email"] is None else "")
+        click.echo("\t".join(str(v) for v in (i["id"], i["order_ref"], status, i["attempts"], i["send_at"],
+                                               i["sent_at"] or "-", i["review_count"], i["last_error"] or "-")))
 
 
 if __name__ == "__main__":  # pragma: no cover

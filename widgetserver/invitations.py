@@ -228,7 +228,68 @@ def withdraw(db, invitation: dict) -> int:
                 db.execute("DELETE FROM review_versions WHERE review_id = ?", [review["id"]])
                 store.audit(db, shop_id=invitation["shop_id"], actor="author", action="erase", entity="review",
                             entity_id=review["id"], data={"fields": ["title", "body", "author", "versions"]})
-        db.execute("UPDATE invitations SET status = 'withdrawn', email = NULL WHERE id = ?", [invitation["id"]])
+        db.execute("UPDATE invitations SET status = 'withdrawn', email = NULL, customer_name = '' WHERE id = ?",
+                   [invitation["id"]])
         store.audit(db, shop_id=invitation["shop_id"], actor="author", action="withdraw", entity="invitation",
                     entity_id=invitation["id"], data={"reviews": count})
     return count
+
+
+# --- bulk import -----------------------------------------------------------------
+
+CSV_COLUMNS = ("order_ref", "name", "email", "skus", "delivered_at", "locale")
+
+
+def import_csv(db, shop: dict, secret: str, stream, valid_days: int = DEFAULT_VALID_DAYS) -> list[tuple[dict, bool]]:
+    """Create invitations from CSV rows (columns CSV_COLUMNS; `skus` separated by ';'), all or none.
+
+    Rows for orders invited before are returned unchanged (created False).
+    :raise transfer.ImportFailed: every bad row, by line number; nothing was created.
+    """
+    import csv
+
+    from marshmallow import ValidationError
+
+    from . import schemas
+    from .transfer import ImportFailed, _describe
+
+    reader = csv.DictReader(stream)
+    columns = reader.fieldnames or []
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    missing = [c for c in ("order_ref", "name", "delivered_at") if c not in columns]
+    if unknown or missing:
+        parts = ([f"unknown column(s) {', '.join(unknown)}"] if unknown else []) + \
+                ([f"missing column(s) {', '.join(missing)}"] if missing else [])
+        raise ImportFailed([(1, "; ".join(parts) + f"; columns are: {', '.join(CSV_COLUMNS)}")])
+    schema = schemas.InvitationInputSchema()
+    problems: list[tuple[int, str]] = []
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    line = reader.line_num + 1
+    for raw in reader:
+        data = {k: v for k, v in raw.items() if k in CSV_COLUMNS and v not in (None, "")}
+        if "skus" in data:
+            data["skus"] = [s.strip() for s in data["skus"].split(";") if s.strip()]
+        try:
+            row = schema.load(data)
+        except ValidationError as exc:
+            problems.append((line, _describe(exc)))
+        else:
+            absent = unknown_skus(db, shop["id"], row["skus"])
+            if absent:
+                problems.append((line, f"skus: unknown SKU(s) {', '.join(map(repr, absent))}; create the products first"))
+            elif row["order_ref"] in seen:
+                problems.append((line, f"order_ref: {row['order_ref']!r} is on line {seen[row['order_ref']]} already"))
+            else:
+                seen[row["order_ref"]] = line
+                rows.append(row)
+        line = reader.line_num + 1
+    if problems:
+        raise ImportFailed(problems)
+    results = []
+    with store.write(db):
+        for row in rows:
+            results.append(create_invitation(db, shop, secret, order_ref=row["order_ref"], name=row["name"],
+                                             email=row["email"], skus=row["skus"], delivered_at=row["delivered_at"],
+                                             locale=row["locale"], valid_days=valid_days, actor="import"))
+    return results
