@@ -4,7 +4,7 @@
   "use strict";
   var P = "data-eerlijk", S = P + "-state", OWN = /^data-eerlijk-(shop|server|state)$/;
   var me = d.currentScript, base = me && me.src ? me.src.replace(/\/embed\.js([?#].*)?$/, "") : "";
-  if (w.Eerlijk && w.Eerlijk.render) return w.Eerlijk.render(); // loaded twice: render once more, nothing else
+  if (w.Eerlijk && w.Eerlijk.render) return w.Eerlijk.render(); // loaded twice
 
   // A placeholder's widget query, from its data-eerlijk-* attributes.
   function spec(el) {
@@ -32,22 +32,23 @@
     for (i = 0; i < old.length; i++) el.removeChild(old[i]);
     old = t.content.querySelectorAll('script[type="application/ld+json"]');
     for (i = 0; i < old.length; i++) { old[i].setAttribute(P + "-ld", ""); el.appendChild(old[i]); }
-    s.innerHTML = "";
+    // Inherit nothing from the host but custom properties; theme rules override this.
+    s.innerHTML = "<style>:where(.eerlijk){all:initial;display:block}</style>";
     s.appendChild(t.content);
     if (!s._eerlijk) {
       s._eerlijk = 1;
-      s.addEventListener("click", function (e) { try { nav(el, e); } catch (x) { /* keep the host page safe */ } });
+      s.addEventListener("click", (e) => { try { nav(el, e); } catch (x) {} });
     }
     el.setAttribute(S, "done");
-    fit(el, s.firstElementChild);
+    fit(el, s.querySelector(".eerlijk"));
   }
 
-  // Filter, sort and paging links of the list and product widgets re-fetch in place.
+  // List and product links (filter, sort, page) re-fetch in place.
   function nav(el, e) {
     var a = e.target.closest && e.target.closest("a[data-eerlijk-nav]");
     if (!a || e.button || e.ctrlKey || e.metaKey || e.shiftKey || !/^(list|product)$/.test(el.getAttribute(P))) return;
     var u = new URL(a.href);
-    ["rating", "sort", "page"].forEach(function (k) {
+    ["rating", "sort", "page"].forEach((k) => {
       var v = u.searchParams.get(k);
       if (v) el.setAttribute(P + "-" + k, v); else el.removeAttribute(P + "-" + k);
     });
@@ -55,49 +56,49 @@
     load([el]);
   }
 
-  function failed(els) { els.forEach(function (el) { el.setAttribute(S, "error"); }); }
+  function failed(els) { els.forEach((el) => el.setAttribute(S, "error")); }
 
-  // One request per server and shop: GET {server}/w/{shop}/bundle.json?w=...&w=...
+  // One request per server and shop: {server}/w/{shop}/bundle.json?w=..&w=..
   function load(els) {
     var groups = {};
-    els.forEach(function (el) {
+    els.forEach((el) => {
       var k = (el.getAttribute(P + "-server") || base).replace(/\/$/, "") + "/w/" +
         encodeURIComponent(el.getAttribute(P + "-shop") || "");
       (groups[k] = groups[k] || []).push(el);
       el._eerlijk = spec(el);
       el.setAttribute(S, "loading");
     });
-    Object.keys(groups).forEach(function (k) {
+    Object.keys(groups).forEach((k) => {
       for (var g = groups[k], i = 0; i < g.length; i += 20) get(k, g.slice(i, i + 20));
     });
   }
 
   function get(url, els) {
-    url += "/bundle.json?" + els.map(function (el) { return "w=" + encodeURIComponent(el._eerlijk); }).join("&");
+    url += "/bundle.json?" + els.map((el) => "w=" + encodeURIComponent(el._eerlijk)).join("&");
     fetch(url, { credentials: "omit" })
-      .then(function (r) { if (!r.ok) throw r.status; return r.json(); })
-      .then(function (data) {
-        els.forEach(function (el, i) {
+      .then((r) => { if (!r.ok) throw r.status; return r.json(); })
+      .then((data) => {
+        els.forEach((el, i) => {
           try {
             var item = data.widgets[i];
             if (item && typeof item.html == "string") fill(el, item.html); else failed([el]);
           } catch (x) { failed([el]); }
         });
       })
-      .catch(function () { failed(els); });
+      .catch(() => failed(els));
   }
 
   // Fill placeholders under root that are new, changed or failed.
   function render(root) {
     try {
       root = root || d;
-      var all = [].slice.call(root.querySelectorAll("[" + P + "]"));
+      var all = [...root.querySelectorAll("[" + P + "]")];
       if (root.matches && root.matches("[" + P + "]")) all.push(root);
-      load(all.filter(function (el) { return el._eerlijk !== spec(el) || el.getAttribute(S) == "error"; }));
+      load(all.filter((el) => el._eerlijk !== spec(el) || el.getAttribute(S) == "error"));
     } catch (x) { /* keep the host page safe */ }
   }
 
   w.Eerlijk = { render: render };
-  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", function () { render(); });
+  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", () => render());
   else render();
 })(window, document);
