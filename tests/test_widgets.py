@@ -93,7 +93,7 @@ def test_list_filters_sorts_paging_and_marks():
     assert "Pagina 1 van 2" in visible and "Volgende pagina" in visible
     assert 'href="https://reviews.example/s/demo?page=2"' in out
     assert 'href="https://reviews.example/s/demo?stars=1"' in out
-    assert 'href="/shops/demo/reviews/4/report"' in out
+    assert 'href="/s/demo/reviews/4/report"' in out
     assert "3 dagen geleden" in visible
     assert visible.index("Anna") < visible.index("Reactie van Sanne")
     assert 'aria-current="true"' in out

@@ -35,7 +35,7 @@ CONTEXT_VARIABLES = {
 OPTIONS = {
     "limit": 5,  # recent: how many of the newest reviews to show (1-50)
     "variant": None,  # "light", "dark" or "auto" (follow prefers-color-scheme); default: the theme's
-    "report_url": "{base_url}/shops/{shop}/reviews/{id}/report",  # where the report link goes
+    "report_url": "{base_url}/s/{shop}/reviews/{id}/report",  # where the report link goes
 }
 
 

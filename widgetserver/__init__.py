@@ -72,6 +72,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(collect.bp)
 
+    from . import reports
+
+    app.register_blueprint(reports.bp)  # public report form under /s/<shop>/reviews/<id>/report
+
     @app.teardown_appcontext
     def close_db(exc):  # noqa: ARG001
         db = g.pop("db", None)

@@ -209,13 +209,27 @@ def import_command(db_path, shop, file, fmt):
 @db_option
 @click.argument("shop")
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="Default: standard output.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
-def export_command(db_path, shop, output, fmt):
-    """Export everything of SHOP (every review in every state, replies, history) as JSON Lines."""
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "google-product-reviews"]), default="jsonl", show_default=True,
+              help="jsonl: everything, for backup or moving; google-product-reviews: Google's product review feed (XML 2.2).")
+@click.option("--base-url", default=None, help="Public root URL of this server, for review links in the Google feed "
+                                                "(default: the PUBLIC_BASE_URL setting).")
+def export_command(db_path, shop, output, fmt, base_url):
+    """Export everything of SHOP (every review in every state, replies, history) as JSON Lines,
+    or its product reviews as a Google product review feed (see docs/structured-data.md)."""
     from .transfer import export_lines
 
-    _, db = open_db(db_path)
+    app, db = open_db(db_path)
     row = shop_or_fail(db, shop)
+    if fmt == "google-product-reviews":
+        from .feeds import feed_lines
+
+        base_url = base_url or app.config.get("PUBLIC_BASE_URL")
+        if not base_url:
+            raise click.ClickException("The feed links to the hosted review pages: pass --base-url https://reviews.example.com "
+                                       "(this server's public address) or set PUBLIC_BASE_URL.")
+        for text in feed_lines(db, row, base_url):
+            output.write(text)
+        return
     for line in export_lines(db, row):
         output.write(line)
 

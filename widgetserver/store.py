@@ -241,10 +241,37 @@ def _m002_invitations(db: sqlite_utils.Database) -> None:
     )
 
 
+REPORT_REASONS = ("personal_data", "hate", "threats", "spam", "not_genuine", "unrelated")
+REPORT_STATUSES = ("open", "upheld", "dismissed")
+
+
+def _m003_reports(db: sqlite_utils.Database) -> None:
+    # A shopper's report of a review (widgetserver/reports.py); only an operator decision changes its status.
+    db.executescript(
+        f"""
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            review_id INTEGER NOT NULL REFERENCES reviews(id),
+            reason TEXT NOT NULL CHECK (reason IN {REPORT_REASONS!r}),
+            note TEXT NOT NULL DEFAULT '',
+            locale TEXT,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN {REPORT_STATUSES!r}),
+            created_at TEXT NOT NULL,
+            decided_at TEXT,
+            decision_note TEXT
+        );
+        CREATE INDEX reports_shop_status ON reports (shop_id, status, created_at);
+        CREATE INDEX reports_review ON reports (review_id);
+        """
+    )
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "invitations", _m002_invitations),
+    (3, "reports", _m003_reports),
 ]
 
 
