@@ -352,3 +352,29 @@ def test_hosted_shop_page_has_no_self_serving_rating(client, reviewed):
     assert not any("aggregateRating" in n.props or "review" in n.props for n in nodes)
     microdata = checked(client.get("/s/acme?markup=microdata").get_data(as_text=True), "microdata")
     assert all(n.types == ["Organization"] for n in microdata)
+
+
+# --- docs/structured-data.md shows what the code produces --------------------------------------------
+
+
+def docs_example() -> str:
+    """The product page example of docs/structured-data.md, pretty-printed from a real render."""
+    from widgets import Reply
+    from widgets.fixtures import NOW, PRODUCT, SHOP, review, summary_of
+
+    items = [review(1, 5, days=1, author="Anna", title="Top fiets", body="Snel geleverd, rijdt heerlijk.", product="BIKE-1"),
+             review(2, 2, days=4, author="Bram", title="Bel rammelt", body="Na een week rammelt de bel.", product="BIKE-1",
+                    reply=Reply("Vervelend! We sturen een nieuwe bel.", "Sanne", "klantenservice", NOW - timedelta(days=3)))]
+    html = str(widgets.render("product", shop=SHOP, summary=summary_of(items), reviews=items, product=PRODUCT,
+                              locale="nl", now=NOW))
+    checked(html)
+    script = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, flags=re.S).group(1)
+    return json.dumps(json.loads(script), indent=2, ensure_ascii=False)
+
+
+def test_docs_example_is_what_the_code_produces():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "structured-data.md").read_text(encoding="utf-8")
+    assert "```json\n" + docs_example() + "\n```" in doc, \
+        "docs/structured-data.md: regenerate the example with tests/test_structured_data.py::docs_example()"
