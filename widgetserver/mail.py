@@ -119,13 +119,13 @@ def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: st
     message["To"] = invitation["email"]
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
-    message["Content-Language"] = locale
     message.set_content(
         f"{text['greeting']}\n\n{text['intro']}\n\n{text['button']}:\n{url}\n\n{text['valid']}\n\n{text['privacy']}\n"
     )
     with app.app_context():
         html = render_template("collect/invitation_email.html", locale=locale, text=text, url=url)
     message.add_alternative(html, subtype="html")
+    message["Content-Language"] = locale  # after add_alternative, which moves Content-* headers into the part
     return message
 
 
@@ -308,10 +308,13 @@ def send_due(app: Flask, db=None, limit: int = 1000) -> dict:
 
 
 def start_sender_thread(app: Flask, every: float) -> threading.Thread:
-    """Run `send_due` every `every` seconds in a daemon thread (for `serve --send-invitations-every`)."""
+    """Run `send_due` every `every` seconds in a daemon thread (for `serve --send-invitations-every`).
+
+    Set the returned thread's `stop` event to end it.
+    """
+    stop = threading.Event()
 
     def loop():
-        stop = threading.Event()
         while not stop.wait(every):
             try:
                 counts = send_due(app)
@@ -321,5 +324,6 @@ def start_sender_thread(app: Flask, every: float) -> threading.Thread:
                 app.logger.exception("sending invitations failed")
 
     thread = threading.Thread(target=loop, name="invitation-sender", daemon=True)
+    thread.stop = stop
     thread.start()
     return thread
