@@ -781,41 +781,40 @@ def list_reviews(
     if verified is not None:
         where.append("r.verified = ?")
         params.append(int(verified))
-    if after is not None:
-        clause, values = _keyset(order, after)
-        where.append(clause)
-        params.extend(values)
-    sql = (
-        REVIEW_SELECT
-        + " WHERE " + " AND ".join(where)
-        + " ORDER BY " + ", ".join(f"r.{col} {direction}" for col, direction in order)
-        + " LIMIT ? OFFSET ?"
-    )
-    rows = list(db.query(sql, params + [limit + 1, max(0, int(offset))]))
+    select = REVIEW_SELECT + " WHERE " + " AND ".join(where)
+
+    def fetch(extra: list[str], values: list, part_order, count: int) -> list[dict]:
+        sql = (
+            select + "".join(f" AND {clause}" for clause in extra)
+            + " ORDER BY " + ", ".join(f"r.{col} {direction}" for col, direction in part_order)
+            + " LIMIT ? OFFSET ?"
+        )
+        return list(db.query(sql, params + values + [count, max(0, int(offset)) if after is None else 0]))
+
+    if after is None:
+        rows = fetch([], [], order, limit + 1)
+    elif len({direction for _, direction in order}) == 1:
+        rows = fetch([_keyset(order, len(after))], list(after), order, limit + 1)
+    else:
+        # Mixed directions (lowest: rating up, newest first within a rating): the rest of the
+        # cursor's star group, then the higher stars. Each part is one index range, so a deep
+        # page costs what a first page does (an OR of both would scan from the group's start).
+        (lead, lead_dir), rest = order[0], order[1:]
+        rows = fetch([f"r.{lead} = ?", _keyset(rest, len(rest))], [after[0], *after[1:]], rest, limit + 1)
+        if len(rows) <= limit:
+            rows += fetch([f"r.{lead} {'<' if lead_dir == 'DESC' else '>'} ?"], [after[0]], order,
+                          limit + 1 - len(rows))
     more = len(rows) > limit
     rows = rows[:limit]
     key = [rows[-1][col] for col, _ in order] if more and rows else None
     return [shape_review(r) for r in rows], key
 
 
-def _keyset(order, after: list) -> tuple[str, list]:
-    """WHERE clause for "strictly after `after`" in `order` (mixed directions expand to ORs)."""
-    directions = {d for _, d in order}
-    if len(directions) == 1:
-        op = "<" if directions == {"DESC"} else ">"
-        cols = ", ".join(f"r.{c}" for c, _ in order)
-        return f"({cols}) {op} ({', '.join('?' * len(order))})", list(after)
-    parts, values = [], []
-    for i, (col, direction) in enumerate(order):
-        eq = [f"+r.{c} = ?" for c, _ in order[:i]]
-        parts.append("(" + " AND ".join(eq + [f"+r.{col} {'<' if direction == 'DESC' else '>'} ?"]) + ")")
-        values.extend(list(after[:i]) + [after[i]])
-    # The index range starts from the leading column's bound. The unary "+" keeps the ORs out of
-    # the index choice: given statistics, SQLite would otherwise run them as a MULTI-INDEX OR and
-    # add a sort step.
-    lead, direction = order[0]
-    bound = f"r.{lead} {'<=' if direction == 'DESC' else '>='} ?"
-    return "(" + bound + " AND (" + " OR ".join(parts) + "))", [after[0], *values]
+def _keyset(order, size: int) -> str:
+    """WHERE clause for "strictly after" a key of `size` values in a one-direction `order`."""
+    op = "<" if order[0][1] == "DESC" else ">"
+    cols = ", ".join(f"r.{c}" for c, _ in order)
+    return f"({cols}) {op} ({', '.join('?' * size)})"
 
 
 def export_rows(db, shop_id: int) -> Iterator[dict]:
