@@ -197,3 +197,11 @@ def test_email_is_in_no_widget(client, auth, db, shop, clock):
             pytest.skip("embed routes not available")
         assert EMAIL not in response.get_data(as_text=True)
     assert widgets  # the library renders from API data, which holds no e-mail (checked above)
+
+
+def test_cli_sets_the_invitation_delay(runner, db, shop, client, auth, clock):
+    result = runner.invoke(main, ["shops", "set", "acme", "--invitation-delay-days", "10", "--allow-open-reviews"])
+    assert result.exit_code == 0, result.output
+    assert store.get_shop(db, "acme")["settings"]["allow_open_reviews"] is True
+    assert invite(client, auth)["send_at"] == (T0 + timedelta(days=10)).isoformat()
+    assert runner.invoke(main, ["shops", "set", "acme", "--invitation-delay-days", "91"]).exit_code != 0

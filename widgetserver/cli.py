@@ -138,13 +138,21 @@ def shops_list(db_path):
 @click.option("--organization-rating/--no-organization-rating", default=None,
               help="Put the shop rating on its Organization markup (Google ignores it: self-serving).")
 @click.option("--locale", type=click.Choice(["nl", "en", "de", "fr"]), default=None)
-def shops_set(db_path, slug, organization_rating, locale):
+@click.option("--invitation-delay-days", type=click.IntRange(0, 90), default=None,
+              help="Days between delivery and the review invitation (default 5).")
+@click.option("--allow-open-reviews/--no-allow-open-reviews", default=None,
+              help="Also accept reviews without an invitation (shown as not verified).")
+def shops_set(db_path, slug, organization_rating, locale, invitation_delay_days, allow_open_reviews):
     """Change a shop's settings."""
     _, db = open_db(db_path)
     shop = shop_or_fail(db, slug)
     settings = {}
     if organization_rating is not None:
         settings["organization_rating"] = organization_rating
+    if invitation_delay_days is not None:
+        settings["invitation_delay_days"] = invitation_delay_days
+    if allow_open_reviews is not None:
+        settings["allow_open_reviews"] = allow_open_reviews
     if locale:
         with store.write(db):
             db.execute("UPDATE shops SET locale = ? WHERE id = ?", [locale, shop["id"]])
