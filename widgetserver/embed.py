@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode
 import widgets
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from . import api, get_db, schemas, store
+from . import api, schemas, store
 from .errors import APIError, error_response
 from .http_cache import cached
 
@@ -53,6 +53,31 @@ class WidgetSpec:
         return {k: getattr(self, k) for k in SPEC_KEYS[1:] if getattr(self, k) != getattr(defaults, k)}
 
 
+_local = threading.local()
+_themes: dict = {}
+
+
+def read_db():
+    """A read connection kept per thread and database file: the hot fragment path skips opening one per request.
+
+    Connections run in autocommit mode and never hold a transaction open, so each read sees the latest write.
+    """
+    path = current_app.config["DATABASE"]
+    conns = _local.__dict__.setdefault("conns", {})
+    if path not in conns:
+        conns[path] = store.connect(path)
+    return conns[path]
+
+
+def themes() -> list[str]:
+    """Installed theme names, rescanned at most every 10 seconds (a new theme shows up without a restart)."""
+    dirs = tuple(current_app.config["THEME_DIRS"])
+    found = _themes.get(dirs)
+    if found is None or found[0] < time.monotonic():
+        found = _themes[dirs] = (time.monotonic() + 10, widgets.available_themes(dirs))
+    return found[1]
+
+
 def _int(args, key: str, low: int, high: int, what: str) -> int | None:
     value = (args.get(key) or "").strip()
     if not value:
@@ -79,9 +104,8 @@ def parse_spec(args, widget: str | None = None) -> WidgetSpec:
     if product and widget != "product":
         raise WidgetError(400, f"product= applies to the product widget only, not {widget!r}.", "product")
     theme = (args.get("theme") or "").strip() or "default"
-    if theme not in widgets.available_themes(current_app.config["THEME_DIRS"]):
-        raise WidgetError(400, f"Unknown theme {theme[:40]!r}; use one of "
-                               f"{', '.join(widgets.available_themes(current_app.config['THEME_DIRS']))}.", "theme")
+    if theme not in themes():
+        raise WidgetError(400, f"Unknown theme {theme[:40]!r}; use one of {', '.join(themes())}.", "theme")
     locale = (args.get("locale") or "").strip() or None
     if locale is not None and locale not in widgets.LOCALES:
         raise WidgetError(400, f"Unknown locale {locale[:20]!r}; use one of {', '.join(widgets.LOCALES)}.", "locale")
@@ -144,7 +168,7 @@ def render_widget(shop: dict, spec: WidgetSpec) -> str:
 
     :raise WidgetError: unknown product.
     """
-    db = get_db()
+    db = read_db()
     product = None
     if spec.product:
         product = store.product_by_sku(db, shop["id"], spec.product)
@@ -212,7 +236,7 @@ def shop_or_error(slug: str) -> dict:
 
     :raise WidgetError: 404 for an unknown shop.
     """
-    shop = store.get_shop(get_db(), slug)
+    shop = store.get_shop(read_db(), slug)
     if shop is None:
         raise WidgetError(404, f"No shop with slug {slug[:64]!r}; check the data-eerlijk-shop attribute or URL.", "shop")
     return shop
