@@ -12,7 +12,7 @@ from importlib import resources
 from urllib.parse import parse_qs, urlencode
 
 import widgets
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from . import api, schemas, store
 from .errors import APIError, error_response
@@ -124,7 +124,9 @@ def parse_spec(args, widget: str | None = None) -> WidgetSpec:
 
 def base_url() -> str:
     """This server's public root URL, ending in a slash (PUBLIC_BASE_URL, else the request's)."""
-    return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/") + "/"
+    if "eerlijk_base_url" not in g:  # once per request: werkzeug rebuilds url_root on every access
+        g.eerlijk_base_url = (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/") + "/"
+    return g.eerlijk_base_url
 
 
 def hosted_url(shop_slug: str, sku: str | None = None) -> str:
