@@ -239,3 +239,42 @@ def test_each_locale_renders(client, auth, clock):
         data = invite(client, auth, order_ref=f"L-{n}", locale=locale)
         html, _ = open_form(client, data["review_url"])
         assert f'lang="{locale}"' in html and heading in html
+
+
+# --- open reviews ------------------------------------------------------------------
+
+
+def test_open_form_is_closed_unless_the_shop_allows_it(client, shop):
+    response = client.get("/s/acme/write", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert "This shop only accepts invited reviews" in response.get_data(as_text=True)
+    assert client.post("/s/acme/write", data={"rating": "5", "author": "X"}).status_code in (400, 404)
+
+
+def test_open_review_is_published_unverified(client, db, shop):
+    store.update_shop_settings(db, shop["id"], allow_open_reviews=True)
+    response = client.get("/s/acme/write?product=SKU-2", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Review Acme Kleding" in html and "not verified" in html and "Trui Noor" in html
+    token = csrf_token(html)
+    posted = client.post("/s/acme/write?product=SKU-2", headers={"Accept-Language": "en"},
+                         data={"csrf_token": token, "rating": "3", "body": "Okay", "author": "Piet",
+                               "verified": "1"})
+    assert posted.status_code == 303
+    assert "published (marked not verified)" in client.get(posted.headers["Location"],
+                                                           headers={"Accept-Language": "en"}).get_data(as_text=True)
+    items = client.get("/api/v1/shops/acme/reviews").get_json()["items"]
+    assert [(r["product"], r["rating"], r["verified"], r["source"]) for r in items] == [("SKU-2", 3, False, "open")]
+    assert client.get("/s/acme/write?product=NOPE").status_code == 404
+    bad = client.post("/s/acme/write", data={"csrf_token": token, "author": "Piet"})
+    assert bad.status_code == 400
+
+
+def test_every_locale_has_every_message():
+    from widgetserver import collect, mail
+
+    for catalog in (collect.MESSAGES, mail.MESSAGES):
+        assert set(catalog) == {"nl", "en", "de", "fr"}
+        for locale, messages in catalog.items():
+            assert set(messages) == set(catalog["en"]), locale

@@ -25,7 +25,7 @@ from marshmallow import ValidationError
 
 from . import get_db, invitations, schemas, store
 
-bp = Blueprint("collect", __name__, url_prefix="/r")
+bp = Blueprint("collect", __name__)
 
 LOCALES = ("nl", "en", "de", "fr")
 HONEYPOT = "website"
@@ -88,6 +88,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "too_large_title": "Your review is too long",
         "too_large": "Please shorten your text and send it again.",
         "honeypot_label": "Leave this field empty",
+        "open_title": "Review {shop}",
+        "open_intro": "Every review is published, good or bad. Reviews written here are not tied to an order, so they are marked \u201cnot verified\u201d.",
+        "open_saved": "Thank you! Your review is published (marked not verified).",
+        "open_closed_title": "This shop only accepts invited reviews",
+        "open_closed": "Reviews of this shop come from customers it invited after an order. If you bought something, use the link in your invitation e-mail.",
+        "unknown_item": "There is no such product in this shop.",
         "back": "Back to the form",
     },
     "nl": {
@@ -145,6 +151,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "too_large_title": "Je review is te lang",
         "too_large": "Maak je tekst korter en verstuur hem opnieuw.",
         "honeypot_label": "Laat dit veld leeg",
+        "open_title": "Beoordeel {shop}",
+        "open_intro": "Elke review wordt gepubliceerd, goed of slecht. Reviews die je hier schrijft horen niet bij een bestelling en krijgen daarom het label \u201cniet geverifieerd\u201d.",
+        "open_saved": "Bedankt! Je review is gepubliceerd (als niet geverifieerd).",
+        "open_closed_title": "Deze winkel neemt alleen reviews op uitnodiging aan",
+        "open_closed": "Reviews van deze winkel komen van klanten die na een bestelling zijn uitgenodigd. Heb je iets gekocht, gebruik dan de link in je uitnodiging.",
+        "unknown_item": "Dit product bestaat niet in deze winkel.",
         "back": "Terug naar het formulier",
     },
     "de": {
@@ -202,6 +214,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "too_large_title": "Ihre Bewertung ist zu lang",
         "too_large": "Bitte k\u00fcrzen Sie Ihren Text und senden Sie ihn erneut.",
         "honeypot_label": "Dieses Feld leer lassen",
+        "open_title": "{shop} bewerten",
+        "open_intro": "Jede Bewertung wird ver\u00f6ffentlicht, gut oder schlecht. Hier geschriebene Bewertungen geh\u00f6ren zu keiner Bestellung und tragen daher den Hinweis \u201enicht verifiziert\u201c.",
+        "open_saved": "Vielen Dank! Ihre Bewertung ist ver\u00f6ffentlicht (als nicht verifiziert).",
+        "open_closed_title": "Dieser Shop nimmt nur Bewertungen auf Einladung an",
+        "open_closed": "Bewertungen dieses Shops stammen von Kunden, die nach einer Bestellung eingeladen wurden. Wenn Sie etwas gekauft haben, nutzen Sie den Link in Ihrer Einladung.",
+        "unknown_item": "Dieses Produkt gibt es in diesem Shop nicht.",
         "back": "Zur\u00fcck zum Formular",
     },
     "fr": {
@@ -258,6 +276,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "too_large_title": "Votre avis est trop long",
         "too_large": "Raccourcissez votre texte et envoyez-le \u00e0 nouveau.",
         "honeypot_label": "Laissez ce champ vide",
+        "open_title": "\u00c9valuer {shop}",
+        "open_intro": "Chaque avis est publi\u00e9, bon ou mauvais. Les avis \u00e9crits ici ne sont li\u00e9s \u00e0 aucune commande et portent donc la mention \u00ab\u00a0non v\u00e9rifi\u00e9\u00a0\u00bb.",
+        "open_saved": "Merci\u00a0! Votre avis est publi\u00e9 (non v\u00e9rifi\u00e9).",
+        "open_closed_title": "Cette boutique n\u2019accepte que les avis sur invitation",
+        "open_closed": "Les avis de cette boutique viennent de clients invit\u00e9s apr\u00e8s une commande. Si vous avez achet\u00e9 quelque chose, utilisez le lien de votre invitation.",
+        "unknown_item": "Ce produit n\u2019existe pas dans cette boutique.",
         "back": "Retour au formulaire",
     },
 }
@@ -414,6 +438,7 @@ def render_form(token: str, invitation: dict, *, values: dict | None = None, err
     has_reviews = any(r["status"] == "published" for r in existing.values())
     return render_template(
         "collect/form.html", locale=invitation["locale"], t=t, shop=shop, invitation=invitation, blocks=blocks,
+        heading=t("page_title", shop=shop["name"]),
         values=values, errors=errors or {}, notice=notice, has_reviews=has_reviews, token=token,
         max_lengths=MAX_LENGTHS, honeypot=HONEYPOT, action=url_for("collect.submit", token=token),
         withdraw_action=url_for("collect.withdraw", token=token),
@@ -464,7 +489,7 @@ def parse_form(form, blocks: list[dict], t) -> tuple[dict, dict]:
     return items, errors
 
 
-@bp.get("/<token>")
+@bp.get("/r/<token>")
 def review_form(token):
     """The review form of an invitation, pre-filled with what the customer wrote before.
 
@@ -480,7 +505,7 @@ def review_form(token):
     return render_form(token, invitation, notice=notice)
 
 
-@bp.post("/<token>")
+@bp.post("/r/<token>")
 def submit(token):
     """Publish or update the customer's verified reviews, then show the form again (303).
 
@@ -513,7 +538,7 @@ def submit(token):
     return redirect(url_for("collect.review_form", token=token, saved=outcome), 303)
 
 
-@bp.post("/<token>/withdraw")
+@bp.post("/r/<token>/withdraw")
 def withdraw(token):
     """Withdraw every review of the invitation and erase their text; the link stops working.
 
@@ -533,6 +558,87 @@ def withdraw(token):
         return render_form(token, invitation, errors={"confirm": t("err_confirm")}, status=400)
     invitations.withdraw(get_db(), invitation)
     return message_page(200, locale, "withdrawn_title", "withdrawn_text")
+
+
+# --- open reviews (shops that allow them) -------------------------------------------
+
+
+def _open_shop(slug: str) -> tuple[dict | None, str]:
+    shop = store.get_shop(get_db(), slug)
+    locale = request.accept_languages.best_match(LOCALES) or (shop["locale"] if shop else "en")
+    return shop, locale
+
+
+def _open_block(shop: dict, t) -> dict | None:
+    """The one block of the open form: the product named by ?product=SKU, else the shop."""
+    sku = (request.args.get("product") or "").strip()
+    if not sku:
+        return {"sku": None, "prefix": "", "item": shop["name"], "heading": t("shop_block", shop=shop["name"]),
+                "removed": False, "legend": t("rating_legend", item=shop["name"])}
+    product = store.product_by_sku(get_db(), shop["id"], sku)
+    if product is None:
+        return None
+    return {"sku": sku, "prefix": "", "item": product["name"], "heading": product["name"], "removed": False,
+            "legend": t("rating_legend", item=product["name"])}
+
+
+def render_open_form(shop: dict, locale: str, block: dict, *, values=None, errors=None, notice=None, status=200):
+    """The open review form: one unverified review of the shop or one product."""
+    t = translator(locale)
+    return render_template(
+        "collect/form.html", locale=locale, t=t, shop=shop, invitation=None, blocks=[block], values=values or {},
+        errors=errors or {}, notice=notice, has_reviews=False, token=None, max_lengths=MAX_LENGTHS,
+        honeypot=HONEYPOT, heading=t("open_title", shop=shop["name"]),
+        action=url_for("collect.open_submit", shop=shop["slug"], product=block["sku"]), withdraw_action=None,
+    ), status
+
+
+@bp.get("/s/<shop>/write")
+def open_form(shop):
+    """A form for an unverified review, when the shop allows open reviews (`?product=SKU` for a product).
+
+    :raise 404: unknown shop or product, or open reviews not allowed (as a page that says so).
+    """
+    row, locale = _open_shop(shop)
+    if row is None:
+        return message_page(404, locale, "unknown_title", "unknown")
+    if not invitations.allows_open_reviews(row):
+        return message_page(404, locale, "open_closed_title", "open_closed")
+    t = translator(locale)
+    block = _open_block(row, t)
+    if block is None:
+        return message_page(404, locale, "unknown_item", "unknown_item")
+    notice = t("open_saved") if request.args.get("saved") else None
+    return render_open_form(row, locale, block, notice=notice)
+
+
+@bp.post("/s/<shop>/write")
+def open_submit(shop):
+    """Publish an unverified review (source "open"); never verified, whatever is posted.
+
+    :raise 400: invalid fields or honeypot. :raise 404: as the form. :raise 429: too many posts.
+    """
+    row, locale = _open_shop(shop)
+    if row is None or not invitations.allows_open_reviews(row):
+        return message_page(404, locale, "open_closed_title", "open_closed")
+    t = translator(locale)
+    block = _open_block(row, t)
+    if block is None:
+        return message_page(404, locale, "unknown_item", "unknown_item")
+    config = current_app.config
+    if not _limiter().allow(f"ip:{request.remote_addr}", config["FORM_POSTS_PER_IP"], config["FORM_RATE_WINDOW"]):
+        return message_page(429, locale, "rate_title", "rate")
+    if request.form.get(HONEYPOT, ""):
+        return message_page(400, locale, "rejected_title", "rejected")
+    items, errors = parse_form(request.form, [block], t)
+    if errors:
+        values = {k: v for k, v in request.form.items() if k not in ("csrf_token", HONEYPOT)}
+        return render_open_form(row, locale, block, values=values, errors=errors, status=400)
+    data = items[block["sku"]]
+    store.add_review(get_db(), row["id"], rating=data["rating"], title=data["title"], body=data["body"],
+                     author=data["author"], locale=locale, product_sku=block["sku"], source="open", verified=False,
+                     actor="author")
+    return redirect(url_for("collect.open_form", shop=shop, product=block["sku"], saved=1), 303)
 
 
 # Blueprint-local handlers: they answer only requests routed to this blueprint, as pages.
