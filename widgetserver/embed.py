@@ -9,10 +9,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from html import escape
 from importlib import resources
-from urllib.parse import parse_qs, urlencode
+from functools import lru_cache
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import widgets
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.datastructures import MultiDict
 
 from . import api, schemas, store
 from .errors import APIError, error_response
@@ -92,6 +94,8 @@ def parse_spec(args, widget: str | None = None) -> WidgetSpec:
 
     :raise WidgetError: unknown widget, theme, locale, markup or sort; a bad number.
     """
+    # A plain dict: werkzeug's MultiDict.get builds an HTTPException for every missing key.
+    args = args.to_dict() if hasattr(args, "to_dict") else dict(args)
     if any("\x00" in str(v) for v in args.values()):
         raise WidgetError(400, "Parameters must not contain NUL bytes.", "_query")
     widget = widget or (args.get("widget") or "").strip()
@@ -122,10 +126,21 @@ def parse_spec(args, widget: str | None = None) -> WidgetSpec:
     return WidgetSpec(widget, product, theme, locale, markup, rating, sort, page, limit)
 
 
+@lru_cache(maxsize=2048)
+def _spec_for(widget: str, query_string: bytes, installed: tuple) -> WidgetSpec:  # noqa: ARG001 (cache key)
+    """parse_spec for one fragment URL, memoised: the same few URLs are asked for over and over."""
+    return parse_spec(MultiDict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)), widget)
+
+
 def base_url() -> str:
     """This server's public root URL, ending in a slash (PUBLIC_BASE_URL, else the request's)."""
     if "eerlijk_base_url" not in g:  # once per request: werkzeug rebuilds url_root on every access
-        g.eerlijk_base_url = (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/") + "/"
+        configured = current_app.config.get("PUBLIC_BASE_URL")
+        # Built from the WSGI environ: request.url_root and request.host re-parse the URL on every access.
+        environ = request.environ
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        root = configured or f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}"
+        g.eerlijk_base_url = root.rstrip("/") + "/"
     return g.eerlijk_base_url
 
 
@@ -208,29 +223,36 @@ class FragmentCache:
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
 
-    def get_or_render(self, shop: dict, spec: WidgetSpec) -> str:
-        """The cached fragment, rendering it on a miss."""
+    def get_or_render(self, shop: dict, spec: WidgetSpec) -> tuple[str, bytes]:
+        """The cached fragment as text and as UTF-8 bytes (encoded once), rendering it on a miss."""
         key = (base_url(), shop["slug"], shop["data_version"], spec, int(time.time() // 3600))
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
         html = render_widget(shop, spec)
+        entry = (html, html.encode())
         with self.lock:
-            self.items[key] = html
+            self.items[key] = entry
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
-        return html
+        return entry
 
 
 fragments = FragmentCache()
 
 
-def fragment(shop: dict, spec: WidgetSpec) -> str:
-    """The rendered fragment (from the in-process cache unless the app sets FRAGMENT_CACHE=False)."""
+def fragment_entry(shop: dict, spec: WidgetSpec) -> tuple[str, bytes]:
+    """The rendered fragment as (text, UTF-8 bytes), from the in-process cache unless FRAGMENT_CACHE is False."""
     if current_app.config.get("FRAGMENT_CACHE", True):
         return fragments.get_or_render(shop, spec)
-    return render_widget(shop, spec)
+    html = render_widget(shop, spec)
+    return html, html.encode()
+
+
+def fragment(shop: dict, spec: WidgetSpec) -> str:
+    """The rendered fragment's HTML."""
+    return fragment_entry(shop, spec)[0]
 
 
 def shop_or_error(slug: str) -> dict:
@@ -238,7 +260,18 @@ def shop_or_error(slug: str) -> dict:
 
     :raise WidgetError: 404 for an unknown shop.
     """
-    shop = store.get_shop(read_db(), slug)
+    db = read_db()
+    # This connection only reads, so SQLite's data_version changes exactly when another
+    # connection committed: until then the shop row read before is still current.
+    version = db.conn.execute("PRAGMA data_version").fetchone()[0]
+    rows = _local.__dict__.setdefault("shops", {})
+    key = (current_app.config["DATABASE"], slug)
+    hit = rows.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    shop = store.get_shop(db, slug)
+    if shop is not None:
+        rows[key] = (version, shop)
     if shop is None:
         raise WidgetError(404, f"No shop with slug {slug[:64]!r}; check the data-eerlijk-shop attribute or URL.", "shop")
     return shop
@@ -266,10 +299,10 @@ def widget_html(shop, widget):
     """
     try:
         row = shop_or_error(shop)
-        spec = parse_spec(request.args, widget)
+        spec = _spec_for(widget, request.query_string, tuple(themes()))
 
         def build():
-            return Response(fragment(row, spec), mimetype="text/html")
+            return Response(fragment_entry(row, spec)[1], mimetype="text/html")
 
         return cached(row, build, repr(spec))
     except WidgetError as exc:

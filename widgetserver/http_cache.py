@@ -13,7 +13,9 @@ CODE_VERSION = "1"  # bump when a response's shape changes without a data change
 
 def etag_for(shop: dict, *parts: str) -> str:
     """A strong ETag: the shop's data version plus what else selects the representation."""
-    digest = hashlib.sha256("\x1f".join((CODE_VERSION, request.full_path, *parts)).encode()).hexdigest()[:16]
+    # request.path and the raw query string: request.full_path re-encodes the URL on every access.
+    key = "\x1f".join((CODE_VERSION, request.path, request.query_string.decode("latin-1"), *parts))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f'"{shop["slug"]}-{shop["data_version"]}-{digest}"'
 
 
@@ -26,15 +28,24 @@ def not_modified(etag: str) -> bool:
 def public_headers(response: Response, shop: dict, etag: str) -> Response:
     """Mark a public read cacheable by browsers and shared caches, purgeable per shop."""
     config = current_app.config
-    response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = (
-        f"public, max-age={config['CACHE_MAX_AGE']}, "
-        f"stale-while-revalidate={config['CACHE_STALE_WHILE_REVALIDATE']}"
-    )
-    response.headers["Surrogate-Key"] = f"shop-{shop['slug']}"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "ETag"
-    response.vary.add("Accept-Encoding")
+    headers = [
+        ("ETag", etag),
+        ("Cache-Control", f"public, max-age={config['CACHE_MAX_AGE']}, "
+                          f"stale-while-revalidate={config['CACHE_STALE_WHILE_REVALIDATE']}"),
+        ("Surrogate-Key", f"shop-{shop['slug']}"),
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers", "ETag"),
+    ]
+    # Added one by one, replacing any of these the response already had. (Headers.__contains__ and
+    # __setitem__ build an exception per miss; on this hot path a plain scan is several times cheaper.)
+    present = {name.lower() for name, _ in response.headers.items()}
+    if "vary" not in present:
+        headers.append(("Vary", "Accept-Encoding"))
+    for name, _ in headers:
+        if name.lower() in present:
+            response.headers.remove(name)
+    for name, value in headers:
+        response.headers.add(name, value)
     return response
 
 

@@ -399,10 +399,11 @@ def create_shop(db, slug: str, name: str, url: str | None = None, locale: str = 
 
 def get_shop(db, slug: str) -> dict | None:
     """The shop row for `slug`, with settings decoded, or None."""
-    row = db.execute("SELECT * FROM shops WHERE slug = ?", [slug]).fetchone()
+    cursor = db.execute("SELECT * FROM shops WHERE slug = ?", [slug])
+    row = cursor.fetchone()
     if row is None:
         return None
-    shop = dict(zip([d[0] for d in db.execute("SELECT * FROM shops LIMIT 0").description], row))
+    shop = dict(zip([d[0] for d in cursor.description], row))
     shop["settings"] = json.loads(shop["settings"])
     return shop
 
