@@ -293,3 +293,10 @@ def test_demo_pages(client, reviews):
     assert "/s/acme" in client.get("/demo").get_data(as_text=True)
     text = client.get("/demo/acme/embed").get_data(as_text=True)
     assert 'data-eerlijk="list"' in text and "/embed.js" in text
+
+
+def test_host_page_language_hint_picks_a_supported_locale(client, shop):
+    """lang= (the host page's language, sent by the loader) is used when supported, else the shop's locale."""
+    assert 'lang="de"' in client.get("/w/acme/badge.html?lang=de-AT").get_data(as_text=True)
+    assert 'lang="nl"' in client.get("/w/acme/badge.html?lang=es").get_data(as_text=True)  # shop default
+    assert 'lang="fr"' in client.get("/w/acme/badge.html?lang=de&locale=fr").get_data(as_text=True)

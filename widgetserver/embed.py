@@ -8,11 +8,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from html import escape
-from importlib import resources
 from functools import lru_cache
+from importlib import resources
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import widgets
+from widgets.i18n import language_of
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
@@ -113,6 +114,9 @@ def parse_spec(args, widget: str | None = None) -> WidgetSpec:
     locale = (args.get("locale") or "").strip() or None
     if locale is not None and locale not in widgets.LOCALES:
         raise WidgetError(400, f"Unknown locale {locale[:20]!r}; use one of {', '.join(widgets.LOCALES)}.", "locale")
+    # lang= is the host page's language, sent by the loader as a hint: used when supported
+    # (nl-BE -> nl), otherwise the shop's default applies.
+    locale = locale or language_of(args.get("lang"))
     markup = (args.get("markup") or "").strip() or "jsonld"
     if markup not in widgets.MARKUPS:
         raise WidgetError(400, f"Unknown markup {markup[:20]!r}; use one of {', '.join(widgets.MARKUPS)}.", "markup")

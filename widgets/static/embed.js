@@ -1,5 +1,4 @@
-/* Eerlijk embed loader (docs/embedding.md): fills [data-eerlijk] placeholders, each in a shadow root,
-   one request per shop. Budget: < 2 KB gzipped (tests/test_embed.py). Never throws into the page. */
+/* Eerlijk embed loader, docs/embedding.md. Budget < 2 KB gzipped (tests/test_embed.py). */
 (function (w, d) {
   "use strict";
   var P = "data-eerlijk", S = P + "-state", OWN = /^data-eerlijk-(shop|server|state)$/;
@@ -13,6 +12,8 @@
     for (var i = 0; i < a.length; i++) {
       if (a[i].name.indexOf(P + "-") === 0 && !OWN.test(a[i].name)) q.set(a[i].name.slice(13), a[i].value);
     }
+    // No data-eerlijk-locale: the host page's language, as a hint (unsupported ones fall back).
+    if ((a = el.closest("[lang]")) && !q.has("locale")) q.set("lang", a.lang);
     return q.toString();
   }
 
