@@ -505,6 +505,19 @@ def review_form(token):
     return render_form(token, invitation, notice=notice)
 
 
+def _checked_post(token):
+    """(invitation, None) for a post that may proceed, else (None, the page that refuses it)."""
+    try:
+        invitation = _open(token)
+    except invitations.InvalidLink as exc:
+        return None, invalid_link_page(exc)
+    if not within_rate_limits(invitation):
+        return None, message_page(429, invitation["locale"], "rate_title", "rate")
+    if request.form.get(HONEYPOT, ""):
+        return None, message_page(400, invitation["locale"], "rejected_title", "rejected")
+    return invitation, None
+
+
 @bp.post("/r/<token>")
 def submit(token):
     """Publish or update the customer's verified reviews, then show the form again (303).
@@ -512,15 +525,10 @@ def submit(token):
     :raise 400: invalid fields (the form again, with messages), honeypot filled.
     :raise 404/410: unknown, expired or withdrawn link. :raise 429: too many posts.
     """
-    try:
-        invitation = _open(token)
-    except invitations.InvalidLink as exc:
-        return invalid_link_page(exc)
+    invitation, refusal = _checked_post(token)
+    if refusal is not None:
+        return refusal
     locale = invitation["locale"]
-    if not within_rate_limits(invitation):
-        return message_page(429, locale, "rate_title", "rate")
-    if request.form.get(HONEYPOT, ""):
-        return message_page(400, locale, "rejected_title", "rejected")
     t = translator(locale)
     db = get_db()
     shop = shop_of(invitation)
@@ -544,15 +552,10 @@ def withdraw(token):
 
     :raise 400: not confirmed. :raise 404/410: unknown, expired or withdrawn link. :raise 429: too many posts.
     """
-    try:
-        invitation = _open(token)
-    except invitations.InvalidLink as exc:
-        return invalid_link_page(exc)
+    invitation, refusal = _checked_post(token)
+    if refusal is not None:
+        return refusal
     locale = invitation["locale"]
-    if not within_rate_limits(invitation):
-        return message_page(429, locale, "rate_title", "rate")
-    if request.form.get(HONEYPOT, ""):
-        return message_page(400, locale, "rejected_title", "rejected")
     if request.form.get("confirm") != "yes":
         t = translator(locale)
         return render_form(token, invitation, errors={"confirm": t("err_confirm")}, status=400)
