@@ -68,7 +68,18 @@ def test_product_without_own_id_gets_none():
 def test_organization_has_no_rating_by_default(widget):
     items = reviews()
     [node] = json_ld(render(widget, shop=SHOP, summary=summary_of(items), reviews=items, now=NOW))
-    assert node == {"@context": "https://schema.org", "@type": "Organization", "name": SHOP.name, "url": SHOP.url}
+    assert node == {"@context": "https://schema.org", "@type": "Organization", "@id": SHOP.url.rstrip("/") + "/#organization",
+                    "name": SHOP.name, "url": SHOP.url}
+
+
+def test_every_shop_level_widget_describes_the_same_organization():
+    """One stable @id: several widgets on a page (and the shop's own markup) merge into one node."""
+    items = reviews()
+    ids = {json_ld(render(w, shop=SHOP, summary=summary_of(items), reviews=items, now=NOW))[0]["@id"]
+           for w in ("badge", "summary", "list", "recent")}
+    assert ids == {SHOP.url.rstrip("/") + "/#organization"}
+    html = render("badge", shop=SHOP, summary=summary_of(items), reviews=items, markup="microdata", now=NOW)
+    assert f'itemid="{SHOP.url.rstrip("/")}/#organization"' in html
 
 
 @pytest.mark.parametrize("widget, aggregate, review_nodes", [

@@ -123,7 +123,7 @@ def build_context(widget, *, shop, summary, reviews, product, page, theme_name, 
         structured_data.subject_type(widget),
         structured_data.has_subject(widget, summary),
         structured_data.has_ratings(widget, shop, summary),
-        product.product_id if product else None,
+        product.product_id if product else structured_data.organization_id(shop),
     )
     context = {
         "widget": widget,

@@ -41,6 +41,15 @@ def has_ratings(widget: str, shop, summary) -> bool:
     return widget == "product" or shop.organization_rating
 
 
+def organization_id(shop) -> str | None:
+    """A stable `@id` for the shop's Organization node (`<shop url>/#organization`), or None without a URL.
+
+    Every shop-level widget on a page then describes the same node, and a shop whose own markup
+    uses the same (common) convention gets one Organization, not several.
+    """
+    return shop.url.rstrip("/") + "/#organization" if shop.url else None
+
+
 def json_ld(widget: str, *, shop, summary, reviews, product=None, show_aggregate=True, anonymous="Anonymous") -> dict | None:
     """The JSON-LD node for a widget, or None when there is nothing to mark up."""
     if not has_subject(widget, summary):
@@ -56,6 +65,7 @@ def json_ld(widget: str, *, shop, summary, reviews, product=None, show_aggregate
     else:
         node = {"@context": SCHEMA, "@type": "Organization", "name": shop.name}
         if shop.url:
+            node["@id"] = organization_id(shop)
             node["url"] = shop.url
     if has_ratings(widget, shop, summary):
         if show_aggregate:
