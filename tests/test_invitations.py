@@ -187,7 +187,6 @@ def test_email_is_in_no_public_read_export_or_audit(app, client, auth, db, shop,
 
 
 def test_email_is_in_no_widget(client, auth, db, shop, clock):
-    widgets = pytest.importorskip("widgets")
     data = invite(client, auth)
     _, token = open_form(client, data["review_url"])
     client.post(path_of(data["review_url"]), data={"csrf_token": token, "rating": "3", "author": "Sanne"})
