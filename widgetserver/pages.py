@@ -83,7 +83,8 @@ def product_reviews(shop, sku):
 @bp.get("/demo")
 def demo():
     """A landing page: every shop's hosted pages and an embed example."""
-    shops = store.list_shops(get_db())
+    db = get_db()
+    shops = [{**shop, "products": store.list_products(db, shop["id"])} for shop in store.list_shops(db)]
     return render_template("pages/demo.html", shops=shops, locale="en")
 
 
