@@ -758,3 +758,10 @@ def test_cors_on_reads_only(client, shop, auth):
         client.post(f"{BASE}/acme/reviews", json={"rating": 4, "author": "a"}),
     ):
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_reviews_url_follows_public_base_url(app, client, shop):
+    """Behind a proxy the shop's hosted page is named by PUBLIC_BASE_URL, like every other link."""
+    assert client.get("/api/v1/shops/acme").json["reviews_url"] == "http://localhost/s/acme"
+    app.config["PUBLIC_BASE_URL"] = "https://reviews.acme.example/"
+    assert client.get("/api/v1/shops/acme").json["reviews_url"] == "https://reviews.acme.example/s/acme"

@@ -6,12 +6,13 @@ import hmac
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from . import get_db, schemas, store
 from .errors import APIError
 from .http_cache import cached
+from .links import base_url, hosted_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -119,7 +120,7 @@ def shop_info(shop: dict) -> dict:
         "name": shop["name"],
         "url": shop["url"],
         "locale": shop["locale"],
-        "reviews_url": f"{request.url_root}s/{shop['slug']}",
+        "reviews_url": hosted_url(shop["slug"]),
         "organization_rating": bool(shop["settings"].get("organization_rating", False)),
         "review_count": summary["count"],
         "average": summary["average"],
@@ -145,11 +146,7 @@ def list_products(shop):
     row = shop_or_404(shop)
 
     def build():
-        items = []
-        for p in store.list_products(get_db(), row["id"]):
-            p["average"] = round(p["rating_sum"] / p["review_count"], 2) if p["review_count"] else None
-            items.append(p)
-        return schemas.ProductListSchema().dump({"items": items})
+        return schemas.ProductListSchema().dump({"items": store.list_products(get_db(), row["id"])})
 
     return cached(row, build)
 
@@ -236,8 +233,8 @@ def upsert_product(shop):
     data = json_body(schemas.ProductInputSchema())
     sku = data.pop("sku")
     product, created = store.upsert_product(get_db(), row["id"], sku, **data)
-    product.update(review_count=store.summary_for(get_db(), row["id"], product["id"])["count"])
-    product["average"] = store.summary_for(get_db(), row["id"], product["id"])["average"]
+    summary = store.summary_for(get_db(), row["id"], product["id"])
+    product.update(review_count=summary["count"], average=summary["average"])
     response = jsonify(schemas.ProductSchema().dump(product))
     response.status_code = 201 if created else 200
     return response
@@ -265,7 +262,7 @@ def create_invitation(shop):
         skus=data["skus"], delivered_at=data["delivered_at"], locale=data["locale"],
         valid_days=current_app.config["INVITATION_VALID_DAYS"],
     )
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
+    base = base_url()
     body = {**invitation, "review_url": invitations.review_url(base, secret, invitation),
             "send_at": store.parse_time(invitation["send_at"]),
             "expires_at": store.parse_time(invitation["expires_at"])}

@@ -7,19 +7,20 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from html import escape
 from functools import lru_cache
+from html import escape
 from importlib import resources
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import widgets
 from widgets.i18n import language_of
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from . import api, schemas, store
 from .errors import APIError, error_response
 from .http_cache import cached
+from .links import base_url, hosted_url
 
 bp = Blueprint("embed", __name__)
 
@@ -134,24 +135,6 @@ def parse_spec(args, widget: str | None = None) -> WidgetSpec:
 def _spec_for(widget: str, query_string: bytes, installed: tuple) -> WidgetSpec:  # noqa: ARG001 (cache key)
     """parse_spec for one fragment URL, memoised: the same few URLs are asked for over and over."""
     return parse_spec(MultiDict(parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)), widget)
-
-
-def base_url() -> str:
-    """This server's public root URL, ending in a slash (PUBLIC_BASE_URL, else the request's)."""
-    if "eerlijk_base_url" not in g:  # once per request: werkzeug rebuilds url_root on every access
-        configured = current_app.config.get("PUBLIC_BASE_URL")
-        # Built from the WSGI environ: request.url_root and request.host re-parse the URL on every access.
-        environ = request.environ
-        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-        root = configured or f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}"
-        g.eerlijk_base_url = root.rstrip("/") + "/"
-    return g.eerlijk_base_url
-
-
-def hosted_url(shop_slug: str, sku: str | None = None) -> str:
-    """The hosted page every badge links to: all reviews, or one product's."""
-    url = f"{base_url()}s/{shop_slug}"
-    return f"{url}/p/{sku}" if sku else url
 
 
 def widget_data(shop: dict, summary: dict, reviews=(), product: dict | None = None) -> dict:

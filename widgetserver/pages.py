@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
 import widgets
 
 from . import get_db, store
-from .embed import WidgetError, WidgetSpec, fragment, hosted_url, parse_spec, placeholder, _height, base_url
+from .embed import WidgetError, WidgetSpec, fragment, parse_spec, placeholder, _height
+from .links import base_url, hosted_url
 from .http_cache import cached
 
 bp = Blueprint("pages", __name__)

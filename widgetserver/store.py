@@ -503,8 +503,8 @@ def product_by_sku(db, shop_id: int, sku: str) -> dict | None:
 
 
 def list_products(db, shop_id: int) -> list[dict]:
-    """The shop's products with their aggregates, by SKU."""
-    return list(
+    """The shop's products with their review count, rating sum and average, by SKU."""
+    products = list(
         db.query(
             "SELECT p.*, a.count AS review_count, a.rating_sum FROM products p"
             " JOIN aggregates a ON a.shop_id = p.shop_id AND a.product_id = p.id"
@@ -512,6 +512,9 @@ def list_products(db, shop_id: int) -> list[dict]:
             [shop_id],
         )
     )
+    for product in products:
+        product["average"] = average(product["rating_sum"], product["review_count"])
+    return products
 
 
 # --- aggregates ----------------------------------------------------------------
@@ -528,6 +531,11 @@ def _adjust(db, shop_id: int, product_id: int | None, rating: int, delta: int) -
         )
 
 
+def average(rating_sum: int, count: int) -> float | None:
+    """Mean rating rounded to 2 decimals, or None with no reviews (the API's `average`)."""
+    return round(rating_sum / count, 2) if count else None
+
+
 def summary_for(db, shop_id: int, product_id: int | None = None) -> dict:
     """Count, sum, average and per-star counts of published reviews: one indexed row."""
     row = db.execute(
@@ -538,7 +546,7 @@ def summary_for(db, shop_id: int, product_id: int | None = None) -> dict:
     return {
         "count": count,
         "rating_sum": total,
-        "average": round(total / count, 2) if count else None,
+        "average": average(total, count),
         "distribution": {str(star): n for star, n in zip(range(1, 6), per_star)},
     }
 

@@ -1,0 +1,23 @@
+"""The public URLs this server hands out: its base URL and the hosted review pages."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+
+def base_url() -> str:
+    """This server's public root URL, ending in a slash (PUBLIC_BASE_URL, else the request's)."""
+    if "eerlijk_base_url" not in g:  # once per request: werkzeug rebuilds url_root on every access
+        configured = current_app.config.get("PUBLIC_BASE_URL")
+        # Built from the WSGI environ: request.url_root and request.host re-parse the URL on every access.
+        environ = request.environ
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        root = configured or f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}"
+        g.eerlijk_base_url = root.rstrip("/") + "/"
+    return g.eerlijk_base_url
+
+
+def hosted_url(shop_slug: str, sku: str | None = None) -> str:
+    """The hosted page every badge links to: all reviews, or one product's."""
+    url = f"{base_url()}s/{shop_slug}"
+    return f"{url}/p/{sku}" if sku else url
