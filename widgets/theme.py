@@ -40,8 +40,16 @@ class Theme:
 
 
 def shipped_themes_dir() -> Path:
-    """Folder of the themes installed with the package (`widgets.themes`)."""
-    return Path(str(files("widgets.themes")))
+    """Folder of the themes installed with the package (`widgets.themes`).
+
+    Installed, `themes/` is mapped into the package as `widgets.themes`. Run from a source
+    checkout (`python -m pytest`, an editable install) the `widgets` package on `sys.path` is
+    the source folder, which has no `themes` inside: the themes are then its sibling folder.
+    """
+    try:
+        return Path(str(files("widgets.themes")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "themes"
 
 
 def _read_theme(path: Path, shipped: bool) -> Theme:
