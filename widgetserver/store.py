@@ -267,11 +267,49 @@ def _m003_reports(db: sqlite_utils.Database) -> None:
     )
 
 
+REPORTERS = ("shopper", "shop")
+DECISION_OUTCOMES = ("keep", "remove")
+
+
+def _m010_moderation(db: sqlite_utils.Database) -> None:
+    # Moderation (widgetserver/moderation.py, docs/moderation.md): who reported, the operator's
+    # decision (keep, or remove citing exactly one reason), and erasures of personal data on request.
+    db.executescript(
+        f"""
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            review_id INTEGER NOT NULL REFERENCES reviews(id),
+            outcome TEXT NOT NULL CHECK (outcome IN {DECISION_OUTCOMES!r}),
+            reason TEXT CHECK (reason IS NULL OR reason IN {REPORT_REASONS!r}),
+            note TEXT NOT NULL DEFAULT '',
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            CHECK (outcome = 'keep' OR reason IS NOT NULL)
+        );
+        CREATE INDEX decisions_shop_time ON decisions (shop_id, decided_at);
+        CREATE INDEX decisions_review ON decisions (review_id);
+        CREATE TABLE erasures (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            review_id INTEGER NOT NULL REFERENCES reviews(id),
+            requested_by TEXT NOT NULL,
+            erased_by TEXT NOT NULL,
+            erased_at TEXT NOT NULL
+        );
+        CREATE INDEX erasures_shop_time ON erasures (shop_id, erased_at);
+        ALTER TABLE reports ADD COLUMN reporter TEXT NOT NULL DEFAULT 'shopper' CHECK (reporter IN {REPORTERS!r});
+        ALTER TABLE reports ADD COLUMN decision_id INTEGER REFERENCES decisions(id);
+        """
+    )
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "invitations", _m002_invitations),
     (3, "reports", _m003_reports),
+    (10, "moderation decisions and erasures", _m010_moderation),
 ]
 
 
@@ -372,7 +410,8 @@ def verify_audit(db) -> tuple[int, list[str]]:
 # --- shops and keys ------------------------------------------------------------
 
 
-def _bump(db, shop_id: int) -> None:
+def bump(db, shop_id: int) -> None:
+    """Move the shop's data version (ETags, caches); call inside the write that changed its data."""
     db.execute("UPDATE shops SET data_version = data_version + 1 WHERE id = ?", [shop_id])
 
 
@@ -419,7 +458,7 @@ def update_shop_settings(db, shop_id: int, **settings) -> None:
         current = json.loads(db.execute("SELECT settings FROM shops WHERE id = ?", [shop_id]).fetchone()[0])
         current.update(settings)
         db.execute("UPDATE shops SET settings = ? WHERE id = ?", [json.dumps(current), shop_id])
-        _bump(db, shop_id)
+        bump(db, shop_id)
         audit(db, shop_id=shop_id, actor="cli", action="settings", entity="shop", entity_id=shop_id, data=settings)
 
 
@@ -490,7 +529,7 @@ def upsert_product(db, shop_id: int, sku: str, actor: str = "api", **fields) -> 
                 "UPDATE products SET name = ?, url = ?, image_url = ?, gtin = ?, product_id = ?, updated_at = ? WHERE id = ?",
                 [*values.values(), now, pid],
             )
-        _bump(db, shop_id)
+        bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="create" if row is None else "update",
               entity="product", entity_id=sku, data=values)
     return product_by_sku(db, shop_id, sku), row is None
@@ -627,7 +666,7 @@ def add_review(
              source, external_id, created, created],
         ).lastrowid
         _adjust(db, shop_id, product_id, rating, +1)
-        _bump(db, shop_id)
+        bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="create", entity="review", entity_id=review_id,
               data={"rating": rating, "source": source, "verified": verified, "product": product_sku})
     return review_id
@@ -652,7 +691,7 @@ def update_review(db, shop_id: int, review_id: int, *, rating: int, title: str, 
         )
         _adjust(db, shop_id, old["product_id"], old["rating"], -1)
         _adjust(db, shop_id, old["product_id"], rating, +1)
-        _bump(db, shop_id)
+        bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="update", entity="review", entity_id=review_id,
               data={"rating": rating, "previous_rating": old["rating"]})
 
@@ -673,7 +712,7 @@ def set_review_status(db, shop_id: int, review_id: int, status: str, reason: str
             _adjust(db, shop_id, old["product_id"], old["rating"], -1)
         elif status == "published":
             _adjust(db, shop_id, old["product_id"], old["rating"], +1)
-        _bump(db, shop_id)
+        bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action=status, entity="review", entity_id=review_id,
               data={"reason": reason, "previous_status": old["status"]})
 
@@ -707,7 +746,7 @@ def set_reply(db, shop_id: int, review_id: int, *, body: str, author: str, role:
                 "UPDATE replies SET body = ?, author = ?, role = ?, updated_at = ? WHERE review_id = ?",
                 [body, author, role, now, review_id],
             )
-        _bump(db, shop_id)
+        bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="create" if old is None else "update", entity="reply",
               entity_id=review_id, data={"author": author, "role": role})
     return old is None
