@@ -142,7 +142,10 @@ def shops_list(db_path):
               help="Days between delivery and the review invitation (default 5).")
 @click.option("--allow-open-reviews/--no-allow-open-reviews", default=None,
               help="Also accept reviews without an invitation (shown as not verified).")
-def shops_set(db_path, slug, organization_rating, locale, invitation_delay_days, allow_open_reviews):
+@click.option("--self-moderated/--no-self-moderated", default=None,
+              help="The shop is also the operator of this server: its users may decide on reports about its "
+                   "own reviews, and its transparency page says so.")
+def shops_set(db_path, slug, organization_rating, locale, invitation_delay_days, allow_open_reviews, self_moderated):
     """Change a shop's settings."""
     _, db = open_db(db_path)
     shop = shop_or_fail(db, slug)
@@ -153,6 +156,8 @@ def shops_set(db_path, slug, organization_rating, locale, invitation_delay_days,
         settings["invitation_delay_days"] = invitation_delay_days
     if allow_open_reviews is not None:
         settings["allow_open_reviews"] = allow_open_reviews
+    if self_moderated is not None:
+        settings["self_moderated"] = self_moderated
     if locale:
         with store.write(db):
             db.execute("UPDATE shops SET locale = ? WHERE id = ?", [locale, shop["id"]])
@@ -464,3 +469,7 @@ def invitations_list(db_path, shop):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# Commands that live in their own modules register themselves on `main`.
+from . import cli_moderation  # noqa: E402,F401

@@ -99,14 +99,21 @@ def translator(locale: str):
     return t
 
 
-def add_report(db, shop_id: int, review_id: int, reason: str, note: str, locale: str | None) -> int:
-    """Store an open report and its audit entry in one transaction; the review is not touched."""
+def add_report(db, shop_id: int, review_id: int, reason: str, note: str, locale: str | None,
+               reporter: str = "shopper") -> int:
+    """Store an open report and its audit entry in one transaction; the review is not touched.
+
+    `reporter` is who reported: a shopper (the public form) or the shop (its workspace).
+    """
+    if reporter not in store.REPORTERS:
+        raise store.StoreError(f"reporter must be one of: {', '.join(store.REPORTERS)}.", "reporter")
     with store.write(db):
         report_id = db.execute(
-            "INSERT INTO reports (shop_id, review_id, reason, note, locale, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [shop_id, review_id, reason, note, locale, store.now_text()],
+            "INSERT INTO reports (shop_id, review_id, reason, note, locale, created_at, reporter)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [shop_id, review_id, reason, note, locale, store.now_text(), reporter],
         ).lastrowid
-        store.audit(db, shop_id=shop_id, actor="shopper", action="create", entity="report", entity_id=report_id,
+        store.audit(db, shop_id=shop_id, actor=reporter, action="create", entity="report", entity_id=report_id,
                     data={"review_id": review_id, "reason": reason, "has_note": bool(note)})
     return report_id
 
