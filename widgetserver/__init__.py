@@ -31,6 +31,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_TIMEOUT=30,
         MAIL_MAX_ATTEMPTS=8,
         MAIL_RETRY_SECONDS=300,  # first retry after this, doubling each time
+        # Webhooks (docs/api.md#webhooks): attempts per call, first retry delay (doubling), timeout per call.
+        WEBHOOK_MAX_ATTEMPTS=8,
+        WEBHOOK_RETRY_SECONDS=60,
+        WEBHOOK_TIMEOUT=10,
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False,  # True only for receivers on your own network (SSRF risk)
         # The review form: posts per link and per client IP within the window (per process).
         FORM_POSTS_PER_TOKEN=10,
         FORM_POSTS_PER_IP=30,

@@ -59,9 +59,16 @@ def init(db_path):
 @click.option("--debug/--no-debug", default=False, help="Reload on change and show tracebacks (never in production).")
 @click.option("--send-invitations-every", "send_every", type=click.FloatRange(min=10), default=None, metavar="SECONDS",
               help="Also send due invitation e-mails this often (needs MAIL_HOST; see docs/invitations.md).")
-def serve(db_path, host, port, debug, send_every):
+@click.option("--deliver-every", "deliver_every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Also deliver queued alerts, follow-ups and webhook calls this often (or run 'widgetserver deliver').")
+def serve(db_path, host, port, debug, send_every, deliver_every):
     """Serve with Werkzeug's threaded server (for production use gunicorn: see docs/operations.md)."""
     app = load_app(db_path)
+    if deliver_every:
+        from .outbox import start_delivery_thread
+
+        start_delivery_thread(app, deliver_every)
+        click.echo(f"Delivering alerts, follow-ups and webhooks every {deliver_every:g} s.")
     if send_every:
         from .mail import start_sender_thread
 
@@ -465,6 +472,195 @@ def invitations_list(db_path, shop):
         status = i["status"] + (" (no e-mail: link only)" if i["status"] == "pending" and i["email"] is None else "")
         click.echo("\t".join(str(v) for v in (i["id"], i["order_ref"], status, i["attempts"], i["send_at"],
                                                i["sent_at"] or "-", i["review_count"], i["last_error"] or "-")))
+
+
+# --- alerts, webhooks and the outbox (docs/operations.md#alerts-and-webhooks) -------------
+
+
+@main.group()
+def alerts():
+    """Who at a shop gets an e-mail about new reviews at or below a rating, at once or daily."""
+
+
+@alerts.command("add")
+@db_option
+@click.argument("shop")
+@click.argument("email")
+@click.option("--max-rating", type=click.IntRange(1, 5), default=2, show_default=True,
+              help="Alert for reviews with at most this many stars.")
+@click.option("--mode", type=click.Choice(["immediate", "digest"]), default="immediate", show_default=True,
+              help="One e-mail per review, or one daily digest (run 'widgetserver alerts send-digests' daily).")
+def alerts_add(db_path, shop, email, max_rating, mode):
+    """Alert EMAIL about new reviews of SHOP (run again to change the rating or mode)."""
+    from . import alerts as alerts_module
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    try:
+        recipient, created = alerts_module.add_recipient(db, row["id"], email, max_rating, mode, actor="cli")
+    except store.StoreError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{'Added' if created else 'Updated'} alert {recipient['id']}: {recipient['email']} gets "
+               f"{'an e-mail per review' if mode == 'immediate' else 'a daily digest'} for reviews with at most "
+               f"{max_rating} star(s).")
+
+
+@alerts.command("list")
+@db_option
+@click.argument("shop")
+def alerts_list(db_path, shop):
+    """The alert recipients of SHOP and its latest digests."""
+    from . import alerts as alerts_module
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    click.echo("id\temail\tmax_rating\tmode")
+    for r in alerts_module.list_recipients(db, row["id"]):
+        click.echo(f"{r['id']}\t{r['email']}\t{r['max_rating']}\t{r['mode']}")
+    history = alerts_module.digest_history(db, row["id"], limit=5)
+    if history:
+        click.echo("latest digests: id\temail\treviews\tcreated_at\tstatus")
+        for d in history:
+            click.echo(f"{d['id']}\t{d['email']}\t{d['review_count']}\t{d['created_at']}\t{d['status']}"
+                       + (f" ({d['last_error']})" if d["last_error"] else ""))
+
+
+@alerts.command("remove")
+@db_option
+@click.argument("shop")
+@click.argument("recipient")
+def alerts_remove(db_path, shop, recipient):
+    """Stop alerting RECIPIENT (its id or e-mail address) about SHOP."""
+    from . import alerts as alerts_module
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    if not alerts_module.remove_recipient(db, row["id"], recipient, actor="cli"):
+        raise click.ClickException(f"No alert recipient {recipient!r} in {shop}; see 'widgetserver alerts list {shop}'.")
+    click.echo("Removed.")
+
+
+@alerts.command("send-digests")
+@db_option
+def alerts_send_digests(db_path):
+    """Gather every digest recipient's new reviews into one e-mail each and send them (run once a day)."""
+    from . import alerts as alerts_module
+    from .mail import MailConfigError
+
+    app, db = open_db(db_path)
+    try:
+        counts = alerts_module.send_digests(app, db)
+    except MailConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Gathered {counts['gathered']} digest(s); sent {counts['delivered']}, to retry later "
+               f"{counts['retry']}, failed {counts['failed']}.")
+    if counts["waiting"]:
+        click.echo(f"MAIL_HOST is not set: {counts['waiting']} digest(s) wait in the outbox until it is.")
+
+
+@main.group()
+def webhooks():
+    """Signed HTTP calls to a shop's endpoints when reviews, replies and reports change."""
+
+
+@webhooks.command("add")
+@db_option
+@click.argument("shop")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, type=click.Choice(store.WEBHOOK_EVENTS),
+              help="Subscribe to this event (repeatable; default: all).")
+@click.option("--description", default="", help="What the endpoint is, e.g. 'helpdesk'.")
+def webhooks_add(db_path, shop, url, events, description):
+    """Send SHOP's events to URL; prints the signing secret once, alone on the last line."""
+    from . import webhooks as webhooks_module
+
+    app, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    try:
+        endpoint, secret = webhooks_module.add_endpoint(
+            db, row["id"], url, list(events) or None, description,
+            allow_private=app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"], actor="cli")
+    except store.StoreError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Webhook {endpoint['id']} for {shop}: {url} ({', '.join(endpoint['events'])}).")
+    click.echo("Signing secret (store it now; it cannot be shown again):")
+    click.echo(secret)
+
+
+@webhooks.command("list")
+@db_option
+@click.argument("shop")
+def webhooks_list(db_path, shop):
+    """SHOP's endpoints with their events and delivery figures (never their secrets)."""
+    from . import webhooks as webhooks_module
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    click.echo("id\turl\tevents\tpending\tdelivered\tfailed\tsecret")
+    for e in webhooks_module.list_endpoints(db, row["id"]):
+        click.echo(f"{e['id']}\t{e['url']}\t{','.join(e['events'])}\t{e['pending']}\t{e['delivered']}\t{e['failed']}"
+                   f"\t{e['secret_hint']}")
+
+
+@webhooks.command("remove")
+@db_option
+@click.argument("shop")
+@click.argument("endpoint_id", type=int)
+def webhooks_remove(db_path, shop, endpoint_id):
+    """Stop calling endpoint ENDPOINT_ID of SHOP (queued calls are dropped; its log stays)."""
+    from . import webhooks as webhooks_module
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    if not webhooks_module.remove_endpoint(db, row["id"], endpoint_id, actor="cli"):
+        raise click.ClickException(f"No webhook {endpoint_id} in {shop}; see 'widgetserver webhooks list {shop}'.")
+    click.echo("Removed.")
+
+
+@webhooks.command("log")
+@db_option
+@click.argument("shop")
+@click.argument("endpoint_id", type=int)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+def webhooks_log(db_path, shop, endpoint_id, limit):
+    """Each delivery attempt to ENDPOINT_ID, newest first: event, attempt, time, status code, error."""
+    from . import webhooks as webhooks_module
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    log = webhooks_module.delivery_log(db, row["id"], endpoint_id, limit)
+    if log is None:
+        raise click.ClickException(f"No webhook {endpoint_id} in {shop}; see 'widgetserver webhooks list {shop}'.")
+    click.echo("delivery\tevent\tattempt\tat\tstatus\toutcome\tms\terror\tnext_attempt_at")
+    for e in log:
+        click.echo(f"{e['delivery']}\t{e['event']}\t{e['attempt']}\t{store.format_time(e['at'])}\t"
+                   f"{e['status_code'] or '-'}\t{e['outcome']}\t{e['duration_ms']}\t{e['error'] or '-'}\t"
+                   f"{store.format_time(e['next_attempt_at']) if e['next_attempt_at'] else '-'}")
+
+
+@main.command()
+@db_option
+@click.option("--loop", "every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Keep running, delivering every SECONDS (for a systemd service); default: one pass.")
+def deliver(db_path, every):
+    """Deliver queued alert e-mails, follow-up e-mails and webhook calls that are due (with retries)."""
+    import time
+
+    from .mail import MailConfigError
+    from .outbox import deliver_due
+
+    app, db = open_db(db_path)
+    while True:
+        try:
+            counts = deliver_due(app, db)
+        except MailConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        if every is None or counts["delivered"] or counts["retry"] or counts["failed"]:
+            click.echo(f"Delivered {counts['delivered']}, to retry later {counts['retry']}, failed {counts['failed']}"
+                       + (f", waiting for MAIL_HOST {counts['waiting']}" if counts["waiting"] else "") + ".")
+        if every is None:
+            return
+        time.sleep(every)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -267,6 +267,102 @@ def _m003_reports(db: sqlite_utils.Database) -> None:
     )
 
 
+ALERT_MODES = ("immediate", "digest")
+OUTBOX_KINDS = ("alert", "digest", "webhook", "followup")
+OUTBOX_STATUSES = ("pending", "sending", "delivered", "failed")
+WEBHOOK_EVENTS = ("review.created", "review.updated", "reply.published", "report.decided")
+FOLLOWUP_ANSWERS = ("resolved", "not_resolved")
+
+
+def _m009_alerts_webhooks_followup(db: sqlite_utils.Database) -> None:
+    # Alerts, webhooks and the "resolved" follow-up (widgetserver/alerts.py, webhooks.py, outbox.py, followup.py).
+    # The outbox is written in the transaction of the change it announces; delivery happens later, elsewhere.
+    db.executescript(
+        f"""
+        CREATE TABLE alert_recipients (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            email TEXT NOT NULL,
+            max_rating INTEGER NOT NULL CHECK (max_rating BETWEEN 1 AND 5),
+            mode TEXT NOT NULL CHECK (mode IN {ALERT_MODES!r}),
+            created_at TEXT NOT NULL,
+            UNIQUE (shop_id, email)
+        );
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            recipient_id INTEGER NOT NULL,
+            email TEXT NOT NULL,
+            review_count INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE digest_items (
+            recipient_id INTEGER NOT NULL,
+            review_id INTEGER NOT NULL REFERENCES reviews(id),
+            digest_id INTEGER REFERENCES digests(id),
+            queued_at TEXT NOT NULL,
+            PRIMARY KEY (recipient_id, review_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX digest_items_pending ON digest_items (digest_id, recipient_id);
+        CREATE TABLE webhook_endpoints (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            events TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            removed_at TEXT
+        );
+        CREATE INDEX webhook_endpoints_shop ON webhook_endpoints (shop_id, removed_at);
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            kind TEXT NOT NULL CHECK (kind IN {OUTBOX_KINDS!r}),
+            target_id INTEGER,
+            event TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN {OUTBOX_STATUSES!r}),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claimed_at TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT
+        );
+        CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+        CREATE INDEX outbox_target ON outbox (kind, target_id, id);
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+            endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id),
+            attempt INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed'))
+        );
+        CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+        CREATE TABLE invitation_contacts (
+            invitation_id INTEGER PRIMARY KEY REFERENCES invitations(id),
+            email TEXT NOT NULL,
+            erase_at TEXT NOT NULL
+        );
+        CREATE TABLE followups (
+            review_id INTEGER PRIMARY KEY REFERENCES reviews(id),
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            resolved_at TEXT NOT NULL,
+            resolved_by TEXT NOT NULL,
+            email_status TEXT NOT NULL CHECK (email_status IN ('queued', 'no_contact')),
+            token_nonce TEXT NOT NULL,
+            answer TEXT CHECK (answer IS NULL OR answer IN {FOLLOWUP_ANSWERS!r}),
+            answered_at TEXT
+        );
+        """
+    )
+
+
 REPORTERS = ("shopper", "shop")
 DECISION_OUTCOMES = ("keep", "remove")
 
@@ -309,6 +405,7 @@ MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "invitations", _m002_invitations),
     (3, "reports", _m003_reports),
+    (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
 ]
 
@@ -669,6 +766,9 @@ def add_review(
         bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="create", entity="review", entity_id=review_id,
               data={"rating": rating, "source": source, "verified": verified, "product": product_sku})
+        from . import events  # late: events imports the modules that import the store
+
+        events.review_created(db, shop_id, review_id, rating, source)
     return review_id
 
 
@@ -694,6 +794,9 @@ def update_review(db, shop_id: int, review_id: int, *, rating: int, title: str, 
         bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="update", entity="review", entity_id=review_id,
               data={"rating": rating, "previous_rating": old["rating"]})
+        from . import events
+
+        events.review_updated(db, shop_id, review_id, old["rating"])
 
 
 def set_review_status(db, shop_id: int, review_id: int, status: str, reason: str | None = None,
@@ -749,6 +852,9 @@ def set_reply(db, shop_id: int, review_id: int, *, body: str, author: str, role:
         bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="create" if old is None else "update", entity="reply",
               entity_id=review_id, data={"author": author, "role": role})
+        from . import events
+
+        events.reply_published(db, shop_id, review_id, old is None)
     return old is None
 
 

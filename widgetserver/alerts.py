@@ -1,0 +1,287 @@
+"""Review alerts by e-mail: who at the shop hears about new reviews at or below a rating, at once or daily.
+
+A recipient has an e-mail address, a `max_rating` (1-5: alert for reviews
+with at most that many stars) and a mode: `immediate` (one e-mail per review,
+queued in the outbox with the review's own transaction and sent by
+`widgetserver deliver`) or `digest` (the review is noted in `digest_items`;
+`widgetserver alerts send-digests`, run daily, gathers each recipient's noted
+reviews into one e-mail). A review is in at most one digest per recipient: the
+(recipient, review) pair is a primary key and a gathered item carries the id
+of its digest. Alerts cover reviews customers write (invitation link or open
+form), not reviews the shop imports from its own history.
+"""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from marshmallow import ValidationError, fields, validate
+
+from . import store
+from .mail import PermanentFailure
+
+MODES = store.ALERT_MODES
+MAX_RECIPIENTS = 20
+
+MESSAGES = {
+    "en": {"subject": "{shop}: new {rating}-star review", "digest_subject": "{shop}: {count} new review(s) to look at",
+           "intro": "A customer wrote a review with {rating} out of 5 stars.", "product": "Product: {product}",
+           "digest_intro": "Reviews at or below {max} stars since the last digest:",
+           "answer": "Reply within 24 hours, thank them, stay factual and offer to continue by e-mail or phone.",
+           "view": "See it on the review page:", "why": "You get this because {email} is on the alert list of {shop} "
+           "(reviews with at most {max} stars). Ask the shop's owner to take you off."},
+    "nl": {"subject": "{shop}: nieuwe review met {rating} ster(ren)",
+           "digest_subject": "{shop}: {count} nieuwe review(s) om te bekijken",
+           "intro": "Een klant schreef een review met {rating} van de 5 sterren.", "product": "Product: {product}",
+           "digest_intro": "Reviews met hoogstens {max} sterren sinds het vorige overzicht:",
+           "answer": "Reageer binnen 24 uur, bedank de klant, blijf zakelijk en bied aan verder te praten per e-mail "
+                     "of telefoon.",
+           "view": "Bekijk hem op de reviewpagina:", "why": "Je krijgt dit omdat {email} op de meldingenlijst van "
+           "{shop} staat (reviews met hoogstens {max} sterren). Vraag de eigenaar van de winkel je eraf te halen."},
+    "de": {"subject": "{shop}: neue Bewertung mit {rating} Stern(en)",
+           "digest_subject": "{shop}: {count} neue Bewertung(en) zum Ansehen",
+           "intro": "Ein Kunde hat eine Bewertung mit {rating} von 5 Sternen geschrieben.",
+           "product": "Produkt: {product}",
+           "digest_intro": "Bewertungen mit h\u00f6chstens {max} Sternen seit der letzten \u00dcbersicht:",
+           "answer": "Antworten Sie innerhalb von 24 Stunden, danken Sie, bleiben Sie sachlich und bieten Sie an, "
+                     "per E-Mail oder Telefon weiterzusprechen.",
+           "view": "Auf der Bewertungsseite ansehen:", "why": "Sie erhalten dies, weil {email} auf der Benachrichtigungsliste "
+           "von {shop} steht (Bewertungen mit h\u00f6chstens {max} Sternen). Bitten Sie den Inhaber, Sie zu entfernen."},
+    "fr": {"subject": "{shop}\u00a0: nouvel avis \u00e0 {rating} \u00e9toile(s)",
+           "digest_subject": "{shop}\u00a0: {count} nouvel(s) avis \u00e0 consulter",
+           "intro": "Un client a \u00e9crit un avis de {rating} \u00e9toile(s) sur 5.", "product": "Produit\u00a0: {product}",
+           "digest_intro": "Avis \u00e0 {max} \u00e9toile(s) ou moins depuis le dernier r\u00e9capitulatif\u00a0:",
+           "answer": "R\u00e9pondez sous 24\u00a0heures, remerciez, restez factuel et proposez de poursuivre par e-mail "
+                     "ou t\u00e9l\u00e9phone.",
+           "view": "Voir l\u2019avis sur la page des avis\u00a0:", "why": "Vous recevez ceci car {email} figure sur la liste "
+           "d\u2019alertes de {shop} (avis \u00e0 {max} \u00e9toile(s) ou moins). Demandez au propri\u00e9taire de vous retirer."},
+}
+
+_email_field = fields.Email(validate=validate.Length(max=254))
+
+
+class AlertError(store.StoreError):
+    """A recipient the store refuses, with the field and what to change."""
+
+
+def _check(email: str, max_rating, mode: str) -> str:
+    try:
+        email = _email_field.deserialize(email.strip() if isinstance(email, str) else email)
+    except ValidationError:
+        raise AlertError("Give a valid e-mail address, e.g. 'service@shop.example'.", "email") from None
+    if isinstance(max_rating, bool) or not isinstance(max_rating, int) or not 1 <= max_rating <= 5:
+        raise AlertError("max_rating must be a whole number from 1 to 5 (alert for reviews with at most that many "
+                         "stars).", "max_rating")
+    if mode not in MODES:
+        raise AlertError(f"mode must be one of: {', '.join(MODES)}.", "mode")
+    return email
+
+
+def _shape(row: dict) -> dict:
+    return {"id": row["id"], "email": row["email"], "max_rating": row["max_rating"], "mode": row["mode"],
+            "created_at": store.parse_time(row["created_at"])}
+
+
+def add_recipient(db, shop_id: int, email: str, max_rating: int = 2, mode: str = "immediate",
+                  actor: str = "api") -> tuple[dict, bool]:
+    """Add (or change) who is alerted; returns (recipient, created). One row per address and shop.
+
+    :raise AlertError: invalid address, rating or mode, or too many recipients.
+    """
+    email = _check(email, max_rating, mode)
+    with store.write(db):
+        old = db.execute("SELECT id, mode FROM alert_recipients WHERE shop_id = ? AND email = ?",
+                         [shop_id, email]).fetchone()
+        if old is None:
+            count = db.execute("SELECT count(*) FROM alert_recipients WHERE shop_id = ?", [shop_id]).fetchone()[0]
+            if count >= MAX_RECIPIENTS:
+                raise AlertError(f"A shop can have at most {MAX_RECIPIENTS} alert recipients; remove one first.",
+                                 "email", 409)
+            recipient_id = db.execute(
+                "INSERT INTO alert_recipients (shop_id, email, max_rating, mode, created_at) VALUES (?, ?, ?, ?, ?)",
+                [shop_id, email, max_rating, mode, store.now_text()]).lastrowid
+        else:
+            recipient_id = old[0]
+            db.execute("UPDATE alert_recipients SET max_rating = ?, mode = ? WHERE id = ?",
+                       [max_rating, mode, recipient_id])
+        # Addresses are personal data: the audit log (kept for good) records only the recipient's id.
+        store.audit(db, shop_id=shop_id, actor=actor, action="create" if old is None else "update",
+                    entity="alert_recipient", entity_id=recipient_id, data={"max_rating": max_rating, "mode": mode})
+        row = next(iter(db.query("SELECT * FROM alert_recipients WHERE id = ?", [recipient_id])))
+    return _shape(row), old is None
+
+
+def list_recipients(db, shop_id: int) -> list[dict]:
+    """The shop's alert recipients, oldest first."""
+    return [_shape(r) for r in db.query("SELECT * FROM alert_recipients WHERE shop_id = ? ORDER BY id", [shop_id])]
+
+
+def remove_recipient(db, shop_id: int, id_or_email, actor: str = "api") -> bool:
+    """Stop alerting a recipient (by id or address); queued alerts and digest items for them are dropped."""
+    with store.write(db):
+        column = "id" if isinstance(id_or_email, int) or str(id_or_email).isdecimal() else "email"
+        row = db.execute(f"SELECT id FROM alert_recipients WHERE shop_id = ? AND {column} = ?",
+                         [shop_id, int(id_or_email) if column == "id" else str(id_or_email).strip()]).fetchone()
+        if row is None:
+            return False
+        db.execute("DELETE FROM alert_recipients WHERE id = ?", [row[0]])
+        db.execute("DELETE FROM digest_items WHERE recipient_id = ? AND digest_id IS NULL", [row[0]])
+        db.execute("UPDATE outbox SET status = 'failed', last_error = 'recipient removed'"
+                   " WHERE kind = 'alert' AND target_id = ? AND status = 'pending'", [row[0]])
+        store.audit(db, shop_id=shop_id, actor=actor, action="remove", entity="alert_recipient", entity_id=row[0],
+                    data={})
+    return True
+
+
+def queue_for_review(db, shop_id: int, review_id: int, rating: int) -> int:
+    """Queue an alert (immediate) or a digest item for every recipient this rating concerns; returns how many.
+
+    Runs inside the review's write transaction.
+    """
+    from .outbox import enqueue
+
+    count = 0
+    for row in db.query("SELECT id, mode FROM alert_recipients WHERE shop_id = ? AND max_rating >= ?",
+                        [shop_id, rating]):
+        if row["mode"] == "immediate":
+            enqueue(db, shop_id=shop_id, kind="alert", target_id=row["id"], event="review.created",
+                    payload={"review_id": review_id})
+        else:
+            db.execute("INSERT OR IGNORE INTO digest_items (recipient_id, review_id, queued_at) VALUES (?, ?, ?)",
+                       [row["id"], review_id, store.now_text()])
+        count += 1
+    return count
+
+
+def gather_digests(db) -> list[int]:
+    """Turn every recipient's noted reviews into one digest each, queued for delivery; returns the digest ids.
+
+    Each review is taken into exactly one digest per recipient (running this twice sends nothing twice).
+    """
+    from .outbox import enqueue
+
+    digests = []
+    with store.write(db):
+        pending = list(db.query(
+            "SELECT d.recipient_id, a.shop_id, a.email, count(*) AS n FROM digest_items d"
+            " JOIN alert_recipients a ON a.id = d.recipient_id WHERE d.digest_id IS NULL GROUP BY d.recipient_id"))
+        for item in pending:
+            digest_id = db.execute(
+                "INSERT INTO digests (shop_id, recipient_id, email, review_count, created_at) VALUES (?, ?, ?, ?, ?)",
+                [item["shop_id"], item["recipient_id"], item["email"], item["n"], store.now_text()]).lastrowid
+            db.execute("UPDATE digest_items SET digest_id = ? WHERE recipient_id = ? AND digest_id IS NULL",
+                       [digest_id, item["recipient_id"]])
+            enqueue(db, shop_id=item["shop_id"], kind="digest", target_id=digest_id, event="digest",
+                    payload={"digest_id": digest_id})
+            digests.append(digest_id)
+    return digests
+
+
+def send_digests(app, db) -> dict:
+    """Gather the day's digests and send them (with the outbox's retries); returns counts."""
+    from .outbox import deliver_due
+
+    gathered = gather_digests(db)
+    counts = deliver_due(app, db, kinds=("digest",))
+    return {"gathered": len(gathered), **counts}
+
+
+def digest_history(db, shop_id: int, limit: int = 30) -> list[dict]:
+    """The shop's digests, newest first: when, to whom, how many reviews, delivery status."""
+    return list(db.query(
+        "SELECT g.id, g.email, g.review_count, g.created_at, o.status, o.delivered_at, o.last_error FROM digests g"
+        " LEFT JOIN outbox o ON o.kind = 'digest' AND o.target_id = g.id WHERE g.shop_id = ? ORDER BY g.id DESC LIMIT ?",
+        [shop_id, limit]))
+
+
+# --- e-mails -------------------------------------------------------------------
+
+
+def _texts(shop: dict) -> dict:
+    return MESSAGES.get(shop["locale"], MESSAGES["en"])
+
+
+def _review_lines(review: dict, text: dict, link: str) -> list[str]:
+    stars = "\u2605" * review["rating"] + "\u2606" * (5 - review["rating"])
+    lines = [f"{stars}  {review['title']}".rstrip(), f"- {review['author']}"]
+    if review["product"]:
+        lines.append(text["product"].format(product=review["product"]))
+    if review["body"]:
+        lines += ["", review["body"]]
+    lines += ["", text["view"], link]
+    return lines
+
+
+def _message(app, shop: dict, to: str, subject: str, body: str) -> EmailMessage:
+    from .mail import _sender
+
+    sender = _sender(app.config)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = shop["locale"]
+    message.set_content(body)
+    return message
+
+
+def _link(app, shop: dict, review: dict) -> str:
+    base = (app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}/s/{shop['slug']}#review-{review['id']}"
+
+
+def _shop_by_id(db, shop_id: int) -> dict:
+    return store.get_shop(db, db.execute("SELECT slug FROM shops WHERE id = ?", [shop_id]).fetchone()[0])
+
+
+def deliver_alert(app, db, message: dict, connection) -> None:
+    """Send one immediate alert.
+
+    :raise PermanentFailure: the recipient was removed or the review is no longer published (nothing sent).
+    """
+    recipient = db.execute("SELECT email, max_rating FROM alert_recipients WHERE id = ?",
+                           [message["target_id"]]).fetchone()
+    if recipient is None:
+        raise PermanentFailure("not sent: recipient removed")
+    review_id = json.loads(message["payload"])["review_id"]
+    review = store.get_review(db, message["shop_id"], review_id)
+    row = store.review_row(db, message["shop_id"], review_id)
+    if review is None or row["status"] != "published":
+        raise PermanentFailure("not sent: the review was withdrawn or removed before delivery")
+    shop = _shop_by_id(db, message["shop_id"])
+    text = _texts(shop)
+    body = "\n".join([text["intro"].format(rating=review["rating"]), "", *_review_lines(review, text,
+                      _link(app, shop, review)), "", text["answer"], "", "--",
+                      text["why"].format(email=recipient[0], shop=shop["name"], max=recipient[1])]) + "\n"
+    connection.send(_message(app, shop, recipient[0], text["subject"].format(shop=shop["name"],
+                                                                              rating=review["rating"]), body))
+
+
+def deliver_digest(app, db, message: dict, connection) -> None:
+    """Send one gathered digest (reviews withdrawn meanwhile are left out; none left: nothing is sent)."""
+    digest = next(iter(db.query("SELECT * FROM digests WHERE id = ?", [message["target_id"]])))
+    recipient = db.execute("SELECT max_rating FROM alert_recipients WHERE id = ?", [digest["recipient_id"]]).fetchone()
+    if recipient is None:
+        raise PermanentFailure("not sent: recipient removed")
+    shop = _shop_by_id(db, message["shop_id"])
+    text = _texts(shop)
+    reviews = []
+    for (review_id,) in db.execute("SELECT review_id FROM digest_items WHERE digest_id = ? ORDER BY review_id",
+                                   [digest["id"]]).fetchall():
+        row = store.review_row(db, shop["id"], review_id)
+        if row is not None and row["status"] == "published":
+            reviews.append(store.get_review(db, shop["id"], review_id))
+    if not reviews:
+        raise PermanentFailure("not sent: every review in it was withdrawn or removed")
+    lines = [text["digest_intro"].format(max=recipient[0]), ""]
+    for review in reviews:
+        lines += _review_lines(review, text, _link(app, shop, review)) + ["", "-" * 40, ""]
+    lines += [text["answer"], "", "--", text["why"].format(email=digest["email"], shop=shop["name"], max=recipient[0])]
+    connection.send(_message(app, shop, digest["email"],
+                             text["digest_subject"].format(shop=shop["name"], count=len(reviews)),
+                             "\n".join(lines) + "\n"))
