@@ -65,9 +65,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask import request
     from flask_wtf.csrf import CSRFProtect
 
-    from . import api, collect, embed, errors, meta, pages, reports
+    from . import api, collect, embed, errors, meta, pages, reports, security
 
     errors.register(app)
+    security.init_app(app)
     # CSRF on every HTML form post; the JSON API is key-authenticated and JSON-only instead.
     # Checked only for unsafe methods: Flask-WTF's default hook costs ~25 us on every GET,
     # a third of a cached fragment's time.

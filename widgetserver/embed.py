@@ -8,13 +8,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from html import escape
 from importlib import resources
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import widgets
 from widgets.i18n import language_of
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from . import api, schemas, store
@@ -268,8 +268,10 @@ def _error_html(exc: WidgetError) -> Response:
     if request.accept_mimetypes.best == "application/json":
         return error_response(exc.status, exc.message, {exc.field: [exc.message]})
     # A comment, so a failing server-side include leaves the shop's page intact; the header says why too.
-    text = exc.message.replace("--", "- -")
-    response = Response(f"<!-- eerlijk: {exc.status} {text} -->\n", exc.status, mimetype="text/html")
+    # The message quotes the rejected value: rendered by Jinja with autoescape, so `<`, `>`, `&` and quotes
+    # are entities and nothing in it can close the comment.
+    html = render_template("fragment_error.html", status=exc.status, message=exc.message)
+    response = Response(html, exc.status, mimetype="text/html")
     response.headers["X-Eerlijk-Error"] = exc.message.encode("ascii", "replace").decode()
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
@@ -358,10 +360,10 @@ def placeholder(shop: dict, spec: WidgetSpec, height: int, server: str) -> str:
     attrs = {"data-eerlijk": spec.widget, "data-eerlijk-shop": shop["slug"], "data-eerlijk-server": server}
     for key, value in spec.query().items():
         attrs[f"data-eerlijk-{key}"] = str(value)
-    attr_text = "".join(f' {k}="{escape(v)}"' for k, v in attrs.items())
+    attr_text = Markup("").join(Markup(' {}="{}"').format(k, v) for k, v in attrs.items())
     link = hosted_url(shop["slug"], spec.product if spec.widget == "product" else None)
-    return (f'<div{attr_text} style="height:{height}px">'
-            f'<a href="{escape(link)}">{escape(shop["name"])}</a></div>')
+    return Markup('<div{} style="height:{}px"><a href="{}">{}</a></div>').format(
+        attr_text, int(height), link, shop["name"])
 
 
 def _height(html: str) -> int:
@@ -403,8 +405,8 @@ def snippet(shop):
             except WidgetError as exc:
                 raise APIError(exc.status, exc.message, {exc.field: [exc.message]}) from None
             parts.append(placeholder(row, spec, _height(html), server))
-        parts.append(f'<script async src="{escape(server)}/embed.js"></script>')
-        return schemas.SnippetSchema().dump({"html": "\n".join(parts) + "\n"})
+        parts.append(Markup('<script async src="{}/embed.js"></script>').format(server))
+        return schemas.SnippetSchema().dump({"html": str(Markup("\n").join(parts)) + "\n"})
 
     return cached(row, build)
 

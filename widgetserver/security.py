@@ -1,0 +1,67 @@
+"""HTTP hardening for every response: Content-Security-Policy per kind of page, nosniff, proxies, cookies, hosts.
+
+Policies (docs/operations.md, "Security"):
+
+- widget fragments (`/w/...html`): no script, no plugins, no forms, sandboxed when opened on their own;
+  inline `<style>` and `style=""` are allowed because themes use them (bar and star widths).
+- hosted pages (`/s/...`, `/demo`, error pages): no script at all, except `/demo/<shop>/embed`, which loads
+  this server's `embed.js` and fetches fragments from it; inline styles as for fragments.
+- forms (review form, report form): no script; styles only in `<style nonce=...>` elements of this response.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, g, request
+
+FRAGMENT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+                   "form-action 'none'; sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation")
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'"
+EMBED_PAGE_POLICY = PAGE_POLICY + "; script-src {origins}; connect-src {origins}"
+FORM_POLICY = "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; base-uri 'none'; " \
+              "form-action 'self'; frame-ancestors 'none'"
+
+FORM_BLUEPRINTS = ("collect", "reports")
+EMBED_PAGES = ("pages.demo_embed",)
+
+
+def csp_nonce() -> str:
+    """This response's nonce for inline `<style>` elements of form pages (a Jinja global)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def policy_for(app: Flask) -> str | None:
+    """The Content-Security-Policy of the current request's HTML answer."""
+    endpoint = request.endpoint or ""
+    blueprint = endpoint.partition(".")[0] if "." in endpoint else ""
+    if blueprint == "embed":
+        return FRAGMENT_POLICY
+    if blueprint in FORM_BLUEPRINTS:
+        return FORM_POLICY.format(nonce=csp_nonce())
+    if endpoint in EMBED_PAGES:
+        origins = "'self'"
+        configured = app.config.get("PUBLIC_BASE_URL")
+        if configured:
+            parts = urlsplit(configured)
+            origins += f" {parts.scheme}://{parts.netloc}"
+        return EMBED_PAGE_POLICY.format(origins=origins)
+    return PAGE_POLICY
+
+
+def init_app(app: Flask) -> None:
+    """Install the header hook, the CSP nonce for templates, trusted proxies and the session cookie settings."""
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.after_request
+    def security_headers(response):
+        # Plain adds: this runs on the cached-fragment hot path, where Headers.__setitem__ costs more.
+        headers = response.headers
+        headers.add("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            headers.remove("Content-Security-Policy")
+            headers.add("Content-Security-Policy", policy_for(app))
+        return response
