@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import json
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from . import get_db, schemas, store
+from . import get_db, sanitize, schemas, store
 from .errors import APIError
 from .http_cache import cached
 from .links import base_url, hosted_url
@@ -63,18 +64,32 @@ def require_key(shop: dict) -> None:
         raise APIError(403, f"That API key belongs to another shop, not {shop['slug']!r}.")
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_body(schema) -> dict:
     """The request's JSON object, validated and cleaned by `schema`.
 
+    Parsed here rather than by Flask so that every way a body can be bad is a 400 with a message:
+    invalid UTF-8 or JSON, NaN/Infinity, nesting deep enough to exhaust the parser, lone surrogates.
     :raise 415: not JSON. :raise 400: malformed or invalid.
     """
     if not request.is_json:
         raise APIError(415, "Send the body as JSON with 'Content-Type: application/json'.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise APIError(400, "The body is not valid JSON.", {"_body": ["Could not parse JSON."]})
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise APIError(400, "The body is nested too deeply.",
+                       {"_body": [f"Nested deeper than {sanitize.MAX_JSON_DEPTH} levels; send the documented shape."]}) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits, NaN
+        raise APIError(400, "The body is not valid JSON.", {"_body": [f"Could not parse JSON: {str(exc)[:200]}"]}) from None
     if not isinstance(data, dict):
         raise APIError(400, "The body must be a JSON object.", {"_body": ["Expected an object."]})
+    problems = sanitize.unencodable(data)
+    if problems:
+        raise APIError(400, "The request has fields that cannot be stored; see errors.", problems)
     return schema.load(data)
 
 
@@ -89,24 +104,32 @@ def _cursor_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="review-cursor")
 
 
-def encode_cursor(query: dict, key: list) -> str:
-    """An opaque, signed cursor that only works for the same query."""
-    return _cursor_serializer().dumps(
-        {"k": key, "s": query["sort"], "p": query["product"], "r": query["rating"], "v": query["verified"]}
-    )
+def _cursor_scope(shop: dict, query: dict) -> dict:
+    """What a cursor is bound to: the shop and every filter and the sort of the query that made it."""
+    return {"shop": shop["id"], "s": query["sort"], "p": query["product"], "r": query["rating"], "v": query["verified"]}
 
 
-def decode_cursor(cursor: str, query: dict) -> list:
+def encode_cursor(shop: dict, query: dict, key: list) -> str:
+    """An opaque, signed cursor that only works for the same shop and query."""
+    return _cursor_serializer().dumps({"k": key, **_cursor_scope(shop, query)})
+
+
+def decode_cursor(cursor: str, shop: dict, query: dict) -> list:
     """The keyset position inside a cursor.
 
-    :raise 400: forged, damaged, or made for another query.
+    :raise 400: forged, damaged, or made for another shop or query.
     """
     try:
         data = _cursor_serializer().loads(cursor)
     except BadSignature:
         raise APIError(400, "Invalid cursor.", {"cursor": ["Not a cursor this server issued; use next_cursor as given."]}) from None
-    expected = {"s": query["sort"], "p": query["product"], "r": query["rating"], "v": query["verified"]}
-    if {k: data.get(k) for k in expected} != expected or not isinstance(data.get("k"), list):
+    if not isinstance(data, dict) or not isinstance(data.get("k"), list):
+        raise APIError(400, "Invalid cursor.", {"cursor": ["Not a cursor this server issued; use next_cursor as given."]})
+    expected = _cursor_scope(shop, query)
+    if data.get("shop") != expected.pop("shop"):
+        raise APIError(400, "Cursor belongs to another shop.",
+                       {"cursor": ["A cursor works only for the shop whose list issued it."]})
+    if {k: data.get(k) for k in expected} != expected:
         raise APIError(400, "Cursor belongs to another query.",
                        {"cursor": ["Keep product, rating, verified and sort the same while paging."]})
     return data["k"]
@@ -173,13 +196,13 @@ def list_reviews(shop):
 
     def build():
         product = product_or_404(row, args["product"]) if args["product"] else None
-        after = decode_cursor(args["cursor"], args) if args["cursor"] else None
+        after = decode_cursor(args["cursor"], row, args) if args["cursor"] else None
         items, key = store.list_reviews(
             get_db(), row["id"], product_id=product["id"] if product else None, rating=args["rating"],
             verified=args["verified"], sort=args["sort"], limit=args["limit"], after=after,
         )
         return schemas.ReviewPageSchema().dump(
-            {"items": items, "next_cursor": encode_cursor(args, key) if key else None}
+            {"items": items, "next_cursor": encode_cursor(row, args, key) if key else None}
         )
 
     return cached(row, build)
@@ -198,12 +221,13 @@ def import_review(shop):
     require_key(row)
     data = json_body(schemas.ReviewImportSchema())
     db = get_db()
-    review_id = store.add_review(
-        db, row["id"], rating=data["rating"], author=data["author"], title=data["title"], body=data["body"],
-        locale=data["locale"], product_sku=data["product"], source="import", verified=False,
-        created_at=data["created_at"], external_id=data["external_id"], actor="api",
-    )
-    response = jsonify(review_schema.dump(store.get_review(db, row["id"], review_id)))
+    with store.write(db):  # the answer is built before the commit: if it fails, nothing was stored
+        review_id = store.add_review(
+            db, row["id"], rating=data["rating"], author=data["author"], title=data["title"], body=data["body"],
+            locale=data["locale"], product_sku=data["product"], source="import", verified=False,
+            created_at=data["created_at"], external_id=data["external_id"], actor="api",
+        )
+        response = jsonify(review_schema.dump(store.get_review(db, row["id"], review_id)))
     response.status_code = 201
     response.headers["Location"] = url_for("api.list_reviews", shop=shop) + f"#review-{review_id}"
     return response
@@ -219,8 +243,9 @@ def reply(shop, review_id):
     require_key(row)
     data = json_body(schemas.ReplyInputSchema())
     db = get_db()
-    created = store.set_reply(db, row["id"], review_id, body=data["body"], author=data["author"], role=data["role"])
-    response = jsonify(review_schema.dump(store.get_review(db, row["id"], review_id)))
+    with store.write(db):  # the answer is built before the commit
+        created = store.set_reply(db, row["id"], review_id, body=data["body"], author=data["author"], role=data["role"])
+        response = jsonify(review_schema.dump(store.get_review(db, row["id"], review_id)))
     response.status_code = 201 if created else 200
     return response
 
@@ -232,10 +257,12 @@ def upsert_product(shop):
     require_key(row)
     data = json_body(schemas.ProductInputSchema())
     sku = data.pop("sku")
-    product, created = store.upsert_product(get_db(), row["id"], sku, **data)
-    summary = store.summary_for(get_db(), row["id"], product["id"])
-    product.update(review_count=summary["count"], average=summary["average"])
-    response = jsonify(schemas.ProductSchema().dump(product))
+    db = get_db()
+    with store.write(db):  # the answer is built before the commit
+        product, created = store.upsert_product(db, row["id"], sku, **data)
+        summary = store.summary_for(db, row["id"], product["id"])
+        product.update(review_count=summary["count"], average=summary["average"])
+        response = jsonify(schemas.ProductSchema().dump(product))
     response.status_code = 201 if created else 200
     return response
 
@@ -257,16 +284,18 @@ def create_invitation(shop):
                        {"skus": [f"Unknown SKU {sku!r}; create it with POST /api/v1/shops/{shop}/products."
                                  for sku in unknown]})
     secret = current_app.config["SECRET_KEY"]
-    invitation, created = invitations.create_invitation(
-        get_db(), row, secret, order_ref=data["order_ref"], name=data["name"], email=data["email"],
-        skus=data["skus"], delivered_at=data["delivered_at"], locale=data["locale"],
-        valid_days=current_app.config["INVITATION_VALID_DAYS"],
-    )
-    base = base_url()
-    body = {**invitation, "review_url": invitations.review_url(base, secret, invitation),
-            "send_at": store.parse_time(invitation["send_at"]),
-            "expires_at": store.parse_time(invitation["expires_at"])}
-    response = jsonify(schemas.InvitationSchema().dump(body))
+    db = get_db()
+    with store.write(db):  # the answer is built before the commit: if it fails, no invitation was stored
+        invitation, created = invitations.create_invitation(
+            db, row, secret, order_ref=data["order_ref"], name=data["name"], email=data["email"],
+            skus=data["skus"], delivered_at=data["delivered_at"], locale=data["locale"],
+            valid_days=current_app.config["INVITATION_VALID_DAYS"],
+        )
+        base = base_url()
+        body = {**invitation, "review_url": invitations.review_url(base, secret, invitation),
+                "send_at": store.parse_time(invitation["send_at"]),
+                "expires_at": store.parse_time(invitation["expires_at"])}
+        response = jsonify(schemas.InvitationSchema().dump(body))
     response.status_code = 201 if created else 200
     return response
 

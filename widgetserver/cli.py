@@ -165,11 +165,11 @@ def shops_set(db_path, slug, organization_rating, locale, invitation_delay_days,
         settings["allow_open_reviews"] = allow_open_reviews
     if self_moderated is not None:
         settings["self_moderated"] = self_moderated
-    if locale:
-        with store.write(db):
+    with store.write(db):  # both changes or neither
+        if locale:
             db.execute("UPDATE shops SET locale = ? WHERE id = ?", [locale, shop["id"]])
-    if settings:
-        store.update_shop_settings(db, shop["id"], **settings)
+        if settings:
+            store.update_shop_settings(db, shop["id"], **settings)
     click.echo(f"Updated {slug}: {settings or ''} {('locale=' + locale) if locale else ''}".strip())
 
 
@@ -263,9 +263,43 @@ def recompute(db_path, fix):
     problems = store.recompute(db, fix=fix)
     for problem in problems:
         click.echo(problem)
+    bad_rows = store.check_rows(db)
+    for problem in bad_rows:
+        click.echo(problem, err=True)
     if problems and not fix:
-        raise click.ClickException(f"{len(problems)} aggregate(s) differ; run with --fix to mend them.")
+        raise click.ClickException(f"{len(problems)} aggregate(s) differ; run with --fix to mend them."
+                                   + (f" Also {len(bad_rows)} bad stored time(s): see 'widgetserver check'." if bad_rows else ""))
     click.echo("Fixed." if problems else "All aggregates match a full scan.")
+    if bad_rows:
+        raise click.ClickException(f"{len(bad_rows)} stored time(s) unreadable or out of range (listed above); "
+                                   "--fix cannot mend them: correct each row, see 'widgetserver check' in docs/operations.md.")
+
+
+@main.command()
+@db_option
+def check(db_path):
+    """Check the database: SQLite integrity, every stored time readable and in range, aggregates, audit chain.
+
+    Changes nothing; exits 1 when anything is wrong, listing each problem.
+    """
+    _, db = open_db(db_path)
+    sections = []
+    integrity = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    sections.append(("SQLite integrity", [] if integrity == ["ok"] else integrity))
+    sections.append(("stored times", store.check_rows(db)))
+    sections.append(("aggregates", store.recompute(db, fix=False)))
+    sections.append(("audit chain", store.verify_audit(db)[1]))
+    failed = 0
+    for title, problems in sections:
+        if problems:
+            failed += len(problems)
+            click.echo(f"{title}: {len(problems)} problem(s)")
+            for problem in problems:
+                click.echo(f"  {problem}")
+        else:
+            click.echo(f"{title}: ok")
+    if failed:
+        raise click.ClickException(f"{failed} problem(s) found; see docs/operations.md ('widgetserver check').")
 
 
 @main.group()

@@ -21,6 +21,7 @@ from . import api, schemas, store
 from .errors import APIError, error_response
 from .http_cache import cached
 from .links import base_url, hosted_url
+from .sanitize import whole_number
 
 bp = Blueprint("embed", __name__)
 
@@ -86,9 +87,10 @@ def _int(args, key: str, low: int, high: int, what: str) -> int | None:
     value = (args.get(key) or "").strip()
     if not value:
         return None
-    if not value.isdigit() or not low <= int(value) <= high:
+    number = whole_number(value)
+    if number is None or not low <= number <= high:
         raise WidgetError(400, f"{key}={value[:20]!r} is not {what}.", key)
-    return int(value)
+    return number
 
 
 def parse_spec(args, widget: str | None = None) -> WidgetSpec:
@@ -372,7 +374,8 @@ def _height(html: str) -> int:
     if start < 0:
         return 120
     digits = html[start + len(marker):].split('"', 1)[0]
-    return int(digits) if digits.isdigit() else 120
+    number = whole_number(digits)
+    return 120 if number is None else number
 
 
 @bp.get("/api/v1/shops/<shop>/snippet")

@@ -139,6 +139,9 @@ def create_invitation(db, shop: dict, secret: str, *, order_ref: str, name: str,
     `send_at` is delivery plus the shop's delay; the link expires `valid_days` after that.
     :raise StoreError: for SKUs that are not products of the shop.
     """
+    problem = store.time_problem(delivered_at, ahead=store.DELIVERY_AHEAD)
+    if problem:
+        raise store.StoreError(problem, "delivered_at")
     with store.write(db):
         existing = invitation_by_order(db, shop["id"], order_ref)
         if existing is not None:

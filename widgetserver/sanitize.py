@@ -1,4 +1,4 @@
-"""The one place review and reply text is cleaned on the way in: plain text, no markup.
+"""The one place input text is cleaned or refused on the way in: plain text, no markup, no unstorable characters.
 
 Stored text is plain text. Templates and the JSON API escape it on the way out;
 never render a stored field as HTML.
@@ -12,9 +12,15 @@ import unicodedata
 
 import bleach
 
-# C0/C1 control characters except tab and newline; also lone surrogates.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0/C1 control characters except tab and newline; also lone surrogates and the noncharacters U+FFFE/U+FFFF.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _MAX_PASSES = 5
+# What XML 1.0 forbids (https://www.w3.org/TR/xml/#charsets): C0 controls but tab/newline/CR, lone
+# surrogates, U+FFFE and U+FFFF. Such text cannot be encoded as UTF-8 or put in a feed.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Identifiers (SKU, order reference, external id) are shown and exported as they are: these never belong in one.
+_ID_INVALID = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+MAX_JSON_DEPTH = 8  # no request body of the API nests deeper than 2; a margin, and far from the parser's limit
 
 
 class UnsafeText(ValueError):
@@ -47,3 +53,54 @@ def clean_text(value: str, *, multiline: bool = True) -> str:
     else:
         text = " ".join(text.split())
     return text.strip()
+
+
+def identifier_problem(value: str) -> str | None:
+    """Why `value` cannot be an identifier (SKU, order reference, external id), or None when it can."""
+    bad = _ID_INVALID.search(value)
+    if bad:
+        return (f"Contains the character U+{ord(bad.group()):04X} (a control character, lone surrogate or "
+                "noncharacter); send plain printable text.")
+    return None
+
+
+def xml_text(value) -> str:
+    """`value` as text XML 1.0 can hold: forbidden characters dropped, surrounding whitespace stripped."""
+    return _XML_INVALID.sub("", str(value if value is not None else "")).strip()
+
+
+def unencodable(data, path: str = "", depth: int = 0) -> dict[str, list[str]]:
+    """Per field path, what in parsed JSON can never be stored: lone surrogates (not UTF-8), nesting deeper
+    than MAX_JSON_DEPTH. Empty when `data` is fine. Paths are dotted, list items by index."""
+    problems: dict[str, list[str]] = {}
+    where = path or "_body"
+    if depth > MAX_JSON_DEPTH:
+        problems[where] = [f"Nested deeper than {MAX_JSON_DEPTH} levels; send the documented shape."]
+    elif isinstance(data, str):
+        if re.search("[\ud800-\udfff]", data):
+            problems[where] = ["Contains a lone surrogate (\\ud800-\\udfff), which is not text; send valid Unicode."]
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            name = re.sub("[\ud800-\udfff]", "\ufffd", str(key))
+            sub = f"{path}.{name}" if path else name
+            if name != key:
+                problems.setdefault(sub, []).append("The field name contains a lone surrogate.")
+            for field, messages in unencodable(value, sub, depth + 1).items():
+                problems.setdefault(field, []).extend(messages)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            for field, messages in unencodable(value, f"{path}.{index}" if path else str(index), depth + 1).items():
+                problems.setdefault(field, []).extend(messages)
+    return problems
+
+
+def whole_number(text: str, max_digits: int = 9) -> int | None:
+    """`text` as a non-negative whole number written in ASCII digits, or None.
+
+    str.isdigit() is true for "²" and "٣", which int() then refuses or reads: every number in a
+    URL or a file is parsed here instead.
+    """
+    text = text.strip()
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdecimal()):
+        return None
+    return int(text)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from .sanitize import UnsafeText, clean_text
+from . import store
+from .sanitize import UnsafeText, clean_text, identifier_problem
 
 LOCALES = ("nl", "en", "de", "fr")
 SORT_ORDERS = ("newest", "oldest", "highest", "lowest")
@@ -45,16 +46,44 @@ class Rating(fields.Integer):
                          **kwargs)
 
 
+def printable(value: str) -> None:
+    """Validator for identifiers: no control characters, lone surrogates or noncharacters (sanitize module)."""
+    problem = identifier_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
 class Sku(fields.String):
     """A product SKU: 1-64 printable characters, no spaces at the ends."""
 
     def __init__(self, **kwargs):
         super().__init__(
-            validate=validate.Regexp(r"^[^\s\x00-\x1f/][^\x00-\x1f/]{0,62}[^\s\x00-\x1f/]$|^[^\s\x00-\x1f/]$",
-                                     error="Must be 1-64 characters without slashes, control characters or "
-                                           "leading/trailing spaces."),
+            validate=[validate.Regexp(r"^[^\s\x00-\x1f/][^\x00-\x1f/]{0,62}[^\s\x00-\x1f/]$|^[^\s\x00-\x1f/]$",
+                                      error="Must be 1-64 characters without slashes, control characters or "
+                                            "leading/trailing spaces."), printable],
             **kwargs,
         )
+
+
+class Timestamp(fields.AwareDateTime):
+    """An ISO 8601 time (UTC when it has no offset), from 1995-01-01 up to `ahead` past now; loaded as UTC.
+
+    Bounded so that every stored time is readable and sorts in time order (see store.time_problem).
+    """
+
+    def __init__(self, *, ahead: timedelta, **kwargs):
+        super().__init__(default_timezone=timezone.utc, **kwargs)
+        self.ahead = ahead
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            moment = super()._deserialize(value, attr, data, **kwargs)
+        except OverflowError:
+            raise ValidationError("Is out of range; send an ISO 8601 time such as 2025-03-01T12:00:00Z.") from None
+        problem = store.time_problem(moment, ahead=self.ahead)
+        if problem:
+            raise ValidationError(problem)
+        return moment.astimezone(timezone.utc)
 
 
 # --- output --------------------------------------------------------------------
@@ -178,17 +207,13 @@ class ReviewImportSchema(Schema):
     title = PlainText(max_length=200, multiline=False, load_default="")
     body = PlainText(max_length=10000, load_default="")
     author = PlainText(required=True, min_length=1, max_length=100, multiline=False)
-    created_at = fields.AwareDateTime(default_timezone=timezone.utc, load_default=None,
-                                      metadata={"description": "When it was written (ISO 8601); defaults to now."})
+    created_at = Timestamp(ahead=store.REVIEW_AHEAD, load_default=None,
+                           metadata={"description": "When it was written (ISO 8601; UTC without an offset); "
+                                                    "from 1995-01-01 to at most a day ahead; defaults to now."})
     product = Sku(load_default=None, metadata={"description": "SKU of an existing product, or omit for the shop."})
     locale = fields.String(load_default=None, validate=validate.OneOf(LOCALES, error="Must be one of: {choices}."))
-    external_id = fields.String(load_default=None, validate=validate.Length(1, 128),
+    external_id = fields.String(load_default=None, validate=[validate.Length(1, 128), printable],
                                 metadata={"description": "Your id for it; a second import with the same id is refused."})
-
-    @validates("created_at")
-    def _not_future(self, value: datetime | None, **kwargs):
-        if value and value > datetime.now(timezone.utc) + timedelta(minutes=5):
-            raise ValidationError("Is in the future; send the time the review was written.")
 
 
 class ReplyInputSchema(Schema):
@@ -208,7 +233,7 @@ class ProductInputSchema(Schema):
     image_url = fields.Url(load_default=None, schemes={"http", "https"})
     gtin = fields.String(load_default=None, validate=validate.Regexp(r"^\d{8}$|^\d{12,14}$",
                                                                       error="Must be 8, 12, 13 or 14 digits."))
-    product_id = fields.String(load_default=None, validate=validate.Length(1, 500),
+    product_id = fields.String(load_default=None, validate=[validate.Length(1, 500), printable],
                                metadata={"description": "Your page's schema.org Product @id, to merge markup."})
 
 
@@ -219,8 +244,9 @@ class OrderRef(fields.String):
     """The shop's order reference: 1-128 characters without control characters."""
 
     def __init__(self, **kwargs):
-        super().__init__(validate=validate.Regexp(r"^[^\x00-\x1f\x7f]{1,128}$",
-                                                  error="Must be 1-128 characters without control characters."),
+        super().__init__(validate=[validate.Regexp(r"^[^\x00-\x1f\x7f]{1,128}$",
+                                                   error="Must be 1-128 characters without control characters."),
+                                   printable],
                          **kwargs)
 
 
@@ -235,16 +261,12 @@ class InvitationInputSchema(Schema):
                                                   "yourself; it is erased once sent or no longer needed."})
     skus = fields.List(Sku(), load_default=list, validate=validate.Length(max=50, error="At most 50 products."),
                        metadata={"description": "SKUs of existing products in the order; the shop is always asked too."})
-    delivered_at = fields.AwareDateTime(default_timezone=timezone.utc, required=True,
-                                        metadata={"description": "When the order arrived (ISO 8601). "
-                                                                 "send_at = delivered_at + the shop's delay."})
+    delivered_at = Timestamp(ahead=store.DELIVERY_AHEAD, required=True,
+                             metadata={"description": "When the order arrived (ISO 8601; UTC without an offset), "
+                                                      "from 1995-01-01 to at most 90 days ahead. "
+                                                      "send_at = delivered_at + the shop's delay."})
     locale = fields.String(load_default=None, validate=validate.OneOf(LOCALES, error="Must be one of: {choices}."),
                            metadata={"description": "Language of the e-mail and form; default: the shop's."})
-
-    @validates("delivered_at")
-    def _not_far_future(self, value: datetime, **kwargs):
-        if value > datetime.now(timezone.utc) + timedelta(days=90):
-            raise ValidationError("Is more than 90 days ahead; send the (expected) delivery time.")
 
 
 class InvitationSchema(Schema):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import sqlite_utils
@@ -48,16 +49,59 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Every stored time is this one fixed-width UTC text, so that text order is time order.
+TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+EARLIEST = datetime(1995, 1, 1, tzinfo=timezone.utc)  # no web shop review is older (docs/api.md)
+REVIEW_AHEAD = timedelta(days=1)  # a review's time may be at most this far ahead (clock skew, time zones)
+DELIVERY_AHEAD = timedelta(days=90)  # an (expected) delivery at most this far ahead
+
+
 def format_time(value: datetime) -> str:
-    """Fixed-width UTC text, so that text order is time order."""
+    """Fixed-width UTC text `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so that text order is time order.
+
+    Written field by field: strftime's %Y leaves years before 1000 unpadded on glibc, which
+    made such a row unreadable and sorted it out of time order.
+    :raise ValueError: for a time that has no UTC equivalent in range (e.g. year 1 at +14:00).
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime(TIME_FORMAT)
+    try:
+        v = value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("Is out of range once converted to UTC.") from None
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+            f".{v.microsecond:06d}Z")
 
 
 def parse_time(value: str) -> datetime:
-    """Read a stored timestamp back as an aware datetime."""
+    """Read a stored timestamp back as an aware datetime.
+
+    :raise ValueError: for text that is not in the one stored format (see `check_rows`).
+    """
+    if not isinstance(value, str) or not TIME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a stored timestamp (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
     return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def time_problem(value: datetime, *, ahead: timedelta, now: datetime | None = None) -> str | None:
+    """Why `value` cannot be stored as a review or delivery time, or None when it can.
+
+    Bounds: not before 1995-01-01 UTC, not more than `ahead` past now.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:
+        return "Is out of range once converted to UTC; send a time from 1995 on."
+    if value < EARLIEST:
+        return "Is before 1995-01-01; send the time it really happened."
+    latest = (now or utcnow()) + ahead
+    if value > latest:
+        if ahead <= REVIEW_AHEAD:
+            return "Is in the future; send the time the review was written (at most a day ahead)."
+        return f"Is more than {ahead.days} days ahead; send the (expected) delivery time."
+    return None
 
 
 def now_text() -> str:
@@ -400,11 +444,126 @@ def _m010_moderation(db: sqlite_utils.Database) -> None:
     )
 
 
+# --- stored times: discovery, normalising, checking ------------------------------
+
+_CANONICAL_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z"
+_LOOSE_TIME = re.compile(r"^(\d{1,4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?\d*"
+                         r"(Z|[+-]\d{2}:?\d{2})?$")
+# Upper bounds past now for the times people send us; every other stored time is one the server made.
+TIME_AHEAD = {("reviews", "created_at"): REVIEW_AHEAD, ("reviews", "updated_at"): REVIEW_AHEAD,
+              ("invitations", "delivered_at"): DELIVERY_AHEAD}
+
+
+def time_columns(db) -> list[tuple[str, str, list[str]]]:
+    """(table, column, key columns) of every stored time: TEXT columns named *_at, valid_from or valid_to.
+
+    audit_log.at is left out: it is covered by the entry hashes and never rewritten.
+    """
+    found = []
+    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                               " AND name != 'audit_log' ORDER BY name").fetchall():
+        info = db.execute(f"PRAGMA table_info([{table}])").fetchall()  # cid, name, type, notnull, default, pk
+        keys = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]] or ["rowid"]
+        without_rowid = "WITHOUT ROWID" in (db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [table])
+                                             .fetchone()[0] or "").upper()
+        if keys == ["rowid"] and without_rowid:
+            continue
+        for _, column, kind, *_ in info:
+            if (kind or "").upper() == "TEXT" and (column.endswith("_at") or column in ("valid_from", "valid_to")):
+                found.append((table, column, keys))
+    return found
+
+
+def loose_time(text: str) -> datetime | None:
+    """Read a timestamp written in an older or unpadded form ("150-01-01T00:00:00.000000Z"), or None."""
+    match = _LOOSE_TIME.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        tz = timezone.utc
+        if zone and zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            hours, minutes = int(zone[1:3]), int(zone[-2:])
+            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                         int((fraction or "0").ljust(6, "0")), tzinfo=tz)
+        return value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _m006_canonical_times(db: sqlite_utils.Database) -> None:
+    # Rewrite every stored time in the one canonical form. Before this, format_time wrote years before
+    # 1000 unpadded ("150-01-01T..."), which parse_time could not read: such a review made every page
+    # that listed it fail. Times that cannot be read at all are left as they are; `widgetserver check`
+    # lists them.
+    changed = 0
+    shops: set = set()
+    for table, column, keys in time_columns(db):
+        key_sql = ", ".join(keys)
+        shop_sql = ", shop_id" if table == "reviews" else ""
+        rows = db.execute(f"SELECT {key_sql}, [{column}]{shop_sql} FROM [{table}] WHERE [{column}] IS NOT NULL"
+                          f" AND [{column}] NOT GLOB ?", [_CANONICAL_GLOB]).fetchall()
+        for row in rows:
+            value = loose_time(row[len(keys)])
+            if value is None:
+                continue
+            where = " AND ".join(f"{k} = ?" for k in keys)
+            db.execute(f"UPDATE [{table}] SET [{column}] = ? WHERE {where}", [format_time(value), *row[:len(keys)]])
+            changed += 1
+            if shop_sql:
+                shops.add(row[-1])
+    for shop_id in shops:
+        _bump(db, shop_id)  # cached pages that listed those reviews are stale
+    if changed:
+        audit(db, shop_id=None, actor="migration", action="normalise", entity="database", entity_id="timestamps",
+              data={"rewritten": changed})
+
+
+def check_rows(db, now: datetime | None = None, limit: int = 50) -> list[str]:
+    """Stored times that cannot be read or are out of bounds, one line each (at most `limit` per column).
+
+    Bounds: from 1995-01-01; review times at most a day past `now`, deliveries at most 90 days.
+    """
+    now = now or utcnow()
+    earliest = format_time(EARLIEST)
+    problems = []
+    for table, column, keys in time_columns(db):
+        ahead = TIME_AHEAD.get((table, column))
+        latest = format_time(now + ahead) if ahead else None
+        key_sql = ", ".join(keys)
+        sql = (f"SELECT {key_sql}, [{column}] FROM [{table}] WHERE [{column}] IS NOT NULL AND ("
+               f"[{column}] NOT GLOB ? OR date(substr([{column}], 1, 10)) IS NULL"
+               f" OR time(substr([{column}], 12, 8)) IS NULL OR [{column}] < ?"
+               + (f" OR [{column}] > ?" if latest else "") + ")")
+        params = [_CANONICAL_GLOB, earliest] + ([latest] if latest else [])
+        rows = db.execute(sql + " LIMIT ?", params + [limit + 1]).fetchall()
+        for row in rows[:limit]:
+            ident = ", ".join(f"{k}={v}" for k, v in zip(keys, row))
+            value = row[len(keys)]
+            try:
+                parse_time(value)
+            except ValueError:
+                problems.append(f"{table} {ident}: {column} {value!r} is unreadable "
+                                "(not YYYY-MM-DDTHH:MM:SS.ffffffZ); pages listing this row fail")
+                continue
+            if value < earliest:
+                problems.append(f"{table} {ident}: {column} {value} is before 1995-01-01")
+            else:
+                problems.append(f"{table} {ident}: {column} {value} is more than {ahead.days or 1} day(s) ahead")
+        if len(rows) > limit:
+            more = db.execute(sql.replace(f"SELECT {key_sql}, [{column}]", "SELECT count(*)", 1), params).fetchone()[0]
+            problems.append(f"{table}: {column}: {more - limit} more such row(s) not listed")
+    return problems
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "invitations", _m002_invitations),
     (3, "reports", _m003_reports),
+    (6, "canonical timestamps", _m006_canonical_times),
     (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
 ]
@@ -738,8 +897,13 @@ def add_review(
 ) -> int:
     """Store a published review and count it in the aggregates, in one transaction.
 
-    :raise StoreError: for an unknown product SKU or a duplicate external id.
+    :raise StoreError: for an unknown product SKU, a duplicate external id, or a time out of bounds
+        (before 1995, or more than a day ahead: see `time_problem`).
     """
+    if created_at is not None:
+        problem = time_problem(created_at, ahead=REVIEW_AHEAD)
+        if problem:
+            raise StoreError(problem, "created_at")
     created = format_time(created_at or utcnow())
     with write(db):
         product_id = None

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 
 from . import schemas, store
 from .errors import _flatten
+from .sanitize import whole_number
 
 REVIEW_COLUMNS = ("rating", "title", "body", "author", "created_at", "product", "locale", "external_id")
 PRODUCT_COLUMNS = ("product_name", "product_url")
@@ -100,7 +101,8 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
             continue
         review_data = {k: raw[k] for k in REVIEW_COLUMNS if k in raw}
         if "rating" in review_data and isinstance(review_data["rating"], str):
-            review_data["rating"] = int(review_data["rating"]) if review_data["rating"].strip().isdigit() else review_data["rating"]
+            number = whole_number(review_data["rating"], max_digits=1)
+            review_data["rating"] = review_data["rating"] if number is None else number
         try:
             review = review_schema.load(review_data)
             reply = None
