@@ -515,7 +515,7 @@ def _m006_canonical_times(db: sqlite_utils.Database) -> None:
             if shop_sql:
                 shops.add(row[-1])
     for shop_id in shops:
-        _bump(db, shop_id)  # cached pages that listed those reviews are stale
+        bump(db, shop_id)  # cached pages that listed those reviews are stale
     if changed:
         audit(db, shop_id=None, actor="migration", action="normalise", entity="database", entity_id="timestamps",
               data={"rewritten": changed})
