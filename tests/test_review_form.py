@@ -269,12 +269,3 @@ def test_open_review_is_published_unverified(client, db, shop):
     assert client.get("/s/acme/write?product=NOPE").status_code == 404
     bad = client.post("/s/acme/write", data={"csrf_token": token, "author": "Piet"})
     assert bad.status_code == 400
-
-
-def test_every_locale_has_every_message():
-    from widgetserver import collect, mail
-
-    for catalog in (collect.MESSAGES, mail.MESSAGES):
-        assert set(catalog) == {"nl", "en", "de", "fr"}
-        for locale, messages in catalog.items():
-            assert set(messages) == set(catalog["en"]), locale

@@ -65,8 +65,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask import request
     from flask_wtf.csrf import CSRFProtect
 
-    from . import api, collect, embed, errors, meta, pages, reports, security
+    from . import api, collect, embed, errors, i18n, meta, pages, reports, security
 
+    i18n.init_app(app)  # every server text is a gettext msgid (docs/translating.md)
     errors.register(app)
     security.init_app(app)
     # CSRF on every HTML form post; the JSON API is key-authenticated and JSON-only instead.

@@ -25,52 +25,9 @@ from email.utils import formatdate, make_msgid
 from flask import Flask, render_template
 
 from . import invitations, store
+from .i18n import DEFAULT_LOCALE, _, force_locale, language_of
 
 STALE_SENDING = timedelta(hours=1)
-
-MESSAGES = {
-    "en": {
-        "subject": "{shop}: how was your order?",
-        "greeting": "Hello {name},",
-        "intro": "Thank you for your order {order} at {shop}. Would you tell other shoppers how it went? "
-                 "Every review is published, positive or negative.",
-        "button": "Write your review",
-        "valid": "This link is personal: it lets you write, update or withdraw your review until {date}.",
-        "privacy": "{shop} gave us your e-mail address only to send this invitation; we erase it now that it is sent.",
-    },
-    "nl": {
-        "subject": "{shop}: hoe was je bestelling?",
-        "greeting": "Hallo {name},",
-        "intro": "Bedankt voor je bestelling {order} bij {shop}. Wil je andere klanten vertellen hoe het ging? "
-                 "Elke review wordt gepubliceerd, positief of negatief.",
-        "button": "Schrijf je review",
-        "valid": "Deze link is persoonlijk: je kunt er tot {date} je review mee schrijven, bijwerken of intrekken.",
-        "privacy": "{shop} gaf ons je e-mailadres alleen om deze uitnodiging te sturen; we wissen het nu hij verstuurd is.",
-    },
-    "de": {
-        "subject": "{shop}: Wie war Ihre Bestellung?",
-        "greeting": "Hallo {name},",
-        "intro": "Danke f\u00fcr Ihre Bestellung {order} bei {shop}. M\u00f6chten Sie anderen erz\u00e4hlen, wie es war? "
-                 "Jede Bewertung wird ver\u00f6ffentlicht, positiv oder negativ.",
-        "button": "Bewertung schreiben",
-        "valid": "Dieser Link ist pers\u00f6nlich: Bis {date} k\u00f6nnen Sie damit Ihre Bewertung schreiben, "
-                 "\u00e4ndern oder zur\u00fcckziehen.",
-        "privacy": "{shop} hat uns Ihre E-Mail-Adresse nur f\u00fcr diese Einladung gegeben; wir l\u00f6schen sie jetzt, "
-                   "da sie versendet ist.",
-    },
-    "fr": {
-        "subject": "{shop}\u00a0: comment s\u2019est pass\u00e9e votre commande\u00a0?",
-        "greeting": "Bonjour {name},",
-        "intro": "Merci pour votre commande {order} chez {shop}. Voulez-vous dire aux autres clients comment cela "
-                 "s\u2019est pass\u00e9\u00a0? Chaque avis est publi\u00e9, positif ou n\u00e9gatif.",
-        "button": "\u00c9crire votre avis",
-        "valid": "Ce lien est personnel\u00a0: il vous permet d\u2019\u00e9crire, modifier ou retirer votre avis "
-                 "jusqu\u2019au {date}.",
-        "privacy": "{shop} nous a confi\u00e9 votre adresse e-mail uniquement pour cette invitation\u00a0; nous l\u2019effa\u00e7ons "
-                   "maintenant qu\u2019elle est envoy\u00e9e.",
-    },
-}
-
 
 class MailConfigError(Exception):
     """Sending is configured incompletely; the message says which setting to add."""
@@ -109,10 +66,19 @@ def _base_url(config) -> str:
 
 def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: str) -> EmailMessage:
     """The invitation e-mail: plain text plus an HTML alternative, in the invitation's language."""
-    locale = invitation["locale"] if invitation["locale"] in MESSAGES else "en"
+    locale = language_of(invitation["locale"]) or DEFAULT_LOCALE
     values = {"shop": shop["name"], "name": invitation["customer_name"], "order": invitation["order_ref"],
               "date": store.parse_time(invitation["expires_at"]).strftime("%Y-%m-%d")}
-    text = {key: template.format(**values) for key, template in MESSAGES[locale].items()}
+    with app.app_context(), force_locale(locale):
+        text = {
+            "subject": _("%(shop)s: how was your order?", **values),
+            "greeting": _("Hello %(name)s,", **values),
+            "intro": _("Thank you for your order %(order)s at %(shop)s. Would you tell other shoppers how it went? Every review is published, positive or negative.", **values),
+            "button": _("Write your review"),
+            "valid": _("This link is personal: it lets you write, update or withdraw your review until %(date)s.", **values),
+            "privacy": _("%(shop)s gave us your e-mail address only to send this invitation; we erase it now that it is sent.", **values),
+        }
+        html = render_template("collect/invitation_email.html", locale=locale, text=text, url=url)
     message = EmailMessage()
     message["Subject"] = text["subject"]
     message["From"] = sender
@@ -122,8 +88,6 @@ def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: st
     message.set_content(
         f"{text['greeting']}\n\n{text['intro']}\n\n{text['button']}:\n{url}\n\n{text['valid']}\n\n{text['privacy']}\n"
     )
-    with app.app_context():
-        html = render_template("collect/invitation_email.html", locale=locale, text=text, url=url)
     message.add_alternative(html, subtype="html")
     message["Content-Language"] = locale  # after add_alternative, which moves Content-* headers into the part
     return message

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
-import widgets
 
 from . import get_db, store
 from .embed import WidgetError, WidgetSpec, fragment, parse_spec, placeholder, _height
 from .links import base_url, hosted_url
 from .http_cache import cached
+from .i18n import current_locale, use_shop_locale
 
 bp = Blueprint("pages", __name__)
 
@@ -19,7 +21,14 @@ def _shop(slug: str) -> dict:
     shop = store.get_shop(get_db(), slug)
     if shop is None:
         abort(404, description=f"No shop with slug {slug[:64]!r}.")
+    use_shop_locale(shop)
     return shop
+
+
+def _localized(response):
+    """Hosted pages follow Accept-Language when no ?locale= is given: caches must key on it."""
+    response.vary.add("Accept-Language")
+    return response
 
 
 def _spec(widget: str, product: str | None = None) -> WidgetSpec:
@@ -46,11 +55,11 @@ def shop_reviews(shop):
     :raise 404: unknown shop. :raise 400: bad rating, sort, page, theme or locale.
     """
     row = _shop(shop)
-    spec = _spec("list")
+    spec = replace(_spec("list"), locale=current_locale())
     summary_spec = WidgetSpec("summary", theme=spec.theme, locale=spec.locale, markup=spec.markup)
 
     def build():
-        locale = widgets.resolve_locale(spec.locale, row["locale"])
+        locale = spec.locale
         products = [p for p in store.list_products(get_db(), row["id"]) if p["review_count"]]
         return render_template(
             "pages/shop.html", shop=row, locale=locale,
@@ -58,7 +67,7 @@ def shop_reviews(shop):
             products=[(p, hosted_url(row["slug"], p["sku"])) for p in products],
         )
 
-    return cached(row, build, repr(spec))
+    return _localized(cached(row, build, repr(spec)))
 
 
 @bp.get("/s/<shop>/p/<sku>")
@@ -71,14 +80,13 @@ def product_reviews(shop, sku):
     product = store.product_by_sku(get_db(), row["id"], sku)
     if product is None:
         abort(404, description=f"No product with SKU {sku[:64]!r} in shop {shop!r}.")
-    spec = _spec("product", sku)
+    spec = replace(_spec("product", sku), locale=current_locale())
 
     def build():
-        locale = widgets.resolve_locale(spec.locale, row["locale"])
-        return render_template("pages/product.html", shop=row, product=product, locale=locale,
+        return render_template("pages/product.html", shop=row, product=product, locale=spec.locale,
                                widget=_render(row, spec), shop_url=hosted_url(row["slug"]))
 
-    return cached(row, build, repr(spec))
+    return _localized(cached(row, build, repr(spec)))
 
 
 @bp.get("/demo")
@@ -86,7 +94,7 @@ def demo():
     """A landing page: every shop's hosted pages and an embed example."""
     db = get_db()
     shops = [{**shop, "products": store.list_products(db, shop["id"])} for shop in store.list_shops(db)]
-    return render_template("pages/demo.html", shops=shops, locale="en")
+    return render_template("pages/demo.html", shops=shops, locale=current_locale())
 
 
 @bp.get("/demo/<shop>/embed")
@@ -102,4 +110,4 @@ def demo_embed(shop):
         specs.append(WidgetSpec("product", product=products[0]["sku"]))
     server = base_url().rstrip("/")
     snippets = [Markup(placeholder(row, s, _height(_render(row, s)), server)) for s in specs]
-    return render_template("pages/demo_embed.html", shop=row, locale="en", snippets=snippets, server=server)
+    return render_template("pages/demo_embed.html", shop=row, locale=current_locale(), snippets=snippets, server=server)

@@ -14,89 +14,28 @@ from flask import Blueprint, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from . import get_db, store
+from .i18n import _, current_locale, lazy_gettext, use_locale, use_shop_locale
 from .sanitize import UnsafeText, clean_text
 
 bp = Blueprint("reports", __name__, url_prefix="/s")
 
-LOCALES = ("nl", "en", "de", "fr")
 NOTE_MAX = 2000
 
-MESSAGES = {
-    "en": {
-        "title": "Report a review",
-        "intro": "Report this review on {shop} if it breaks one of the rules below. The review stays visible "
-                 "while an independent operator looks at your report; only the operator can remove it, and only "
-                 "for one of these reasons. A low rating or criticism is not a reason.",
-        "reason": "Why should this review be removed?",
-        "personal_data": "It contains personal data (a name, address, phone number, order details of someone)",
-        "hate": "Hate or discrimination",
-        "threats": "Threats or harassment",
-        "spam": "Spam or advertising",
-        "not_genuine": "Conflict of interest / not a genuine experience",
-        "unrelated": "Unrelated to this shop",
-        "note": "Anything the operator should know (optional)",
-        "note_hint": "Up to {max} characters. Please don't include personal data.",
-        "send": "Send report",
-        "errors": "Please correct this:",
-        "err_reason": "Choose one of the reasons.",
-        "err_note": "The note is too long: at most {max} characters.",
-        "err_note_text": "The note contains characters that can't be stored; send plain text.",
-        "review_by": "Review by {author}, {rating} out of 5 stars",
-        "thanks_title": "Thank you, your report was received",
-        "thanks": "An operator will look at it. The review stays visible until they decide; if they uphold the "
-                  "report, it is removed and counted on the shop's transparency page under this reason.",
-        "back": "Back to the reviews of {shop}",
-        "csrf_title": "This form has expired",
-        "csrf": "For your security a form must be sent from the page it came from within a few hours. "
-                "Open the report link again and send it once more.",
-    },
-    "nl": {
-        "title": "Een review melden",
-        "intro": "Meld deze review over {shop} als die een van de regels hieronder overtreedt. De review blijft "
-                 "zichtbaar terwijl een onafhankelijke beheerder je melding bekijkt; alleen die kan hem "
-                 "verwijderen, en alleen om een van deze redenen. Een lage score of kritiek is geen reden.",
-        "reason": "Waarom zou deze review weg moeten?",
-        "personal_data": "Hij bevat persoonsgegevens (naam, adres, telefoonnummer, bestelgegevens van iemand)",
-        "hate": "Haat of discriminatie",
-        "threats": "Bedreiging of intimidatie",
-        "spam": "Spam of reclame",
-        "not_genuine": "Belangenverstrengeling / geen echte ervaring",
-        "unrelated": "Gaat niet over deze winkel",
-        "note": "Wat moet de beheerder nog weten? (niet verplicht)",
-        "note_hint": "Hooguit {max} tekens. Zet er liever geen persoonsgegevens in.",
-        "send": "Melding versturen",
-        "errors": "Verbeter dit:",
-        "err_reason": "Kies een van de redenen.",
-        "err_note": "De toelichting is te lang: hooguit {max} tekens.",
-        "err_note_text": "De toelichting bevat tekens die niet kunnen worden opgeslagen; stuur gewone tekst.",
-        "review_by": "Review van {author}, {rating} van 5 sterren",
-        "thanks_title": "Bedankt, je melding is ontvangen",
-        "thanks": "Een beheerder bekijkt hem. De review blijft zichtbaar tot die beslist; wordt de melding "
-                  "toegewezen, dan verdwijnt de review en telt hij met deze reden mee op de transparantiepagina.",
-        "back": "Terug naar de reviews van {shop}",
-        "csrf_title": "Dit formulier is verlopen",
-        "csrf": "Voor je veiligheid moet een formulier binnen een paar uur vanaf dezelfde pagina worden "
-                "verstuurd. Open de meldlink opnieuw en verstuur hem nog eens.",
-    },
+REASON_LABELS = {
+    "personal_data": lazy_gettext("It contains personal data (a name, address, phone number, order details of someone)"),
+    "hate": lazy_gettext("Hate or discrimination"),
+    "threats": lazy_gettext("Threats or harassment"),
+    "spam": lazy_gettext("Spam or advertising"),
+    "not_genuine": lazy_gettext("Conflict of interest / not a genuine experience"),
+    "unrelated": lazy_gettext("Unrelated to this shop"),
 }
+"""What the form shows for each of store.REPORT_REASONS, translated when rendered."""
 
 
 def page_locale(shop: dict | None = None) -> str:
-    """?locale=, else the visitor's Accept-Language, else the shop's locale; messages exist in en and nl."""
-    locale = request.args.get("locale") or request.form.get("locale")
-    if locale not in LOCALES:
-        locale = request.accept_languages.best_match(LOCALES) or (shop or {}).get("locale") or "en"
-    return locale
-
-
-def translator(locale: str):
-    """`t(key, **values)` in `locale`, English where a message is missing."""
-    catalog = MESSAGES.get(locale, MESSAGES["en"])
-
-    def t(key: str, **values) -> str:
-        return catalog.get(key, MESSAGES["en"][key]).format(**values)
-
-    return t
+    """?locale= (or the form's hidden locale), else the visitor's Accept-Language, else the shop's locale."""
+    use_shop_locale(shop)
+    return use_locale(request.form.get("locale")) if request.method == "POST" else current_locale()
 
 
 def add_report(db, shop_id: int, review_id: int, reason: str, note: str, locale: str | None,
@@ -140,7 +79,6 @@ def report(shop_slug, review_id):
     """The report form (GET) and its submission (POST)."""
     db, shop, review = _shop_and_review(shop_slug, review_id)
     locale = page_locale(shop)
-    t = translator(locale)
     values = {"reason": "", "note": ""}
     errors = {}
     if request.method == "POST":
@@ -148,21 +86,20 @@ def report(shop_slug, review_id):
         try:
             values["note"] = clean_text(request.form.get("note", "")).strip()
         except UnsafeText:
-            values["note"], errors["note"] = "", t("err_note_text")
+            values["note"], errors["note"] = "", _("The note contains characters that can't be stored; send plain text.")
         if values["reason"] not in store.REPORT_REASONS:
-            errors["reason"] = t("err_reason")
+            errors["reason"] = _("Choose one of the reasons.")
         if len(values["note"]) > NOTE_MAX:
-            errors["note"] = t("err_note", max=NOTE_MAX)
+            errors["note"] = _("The note is too long: at most %(max)s characters.", max=NOTE_MAX)
         if not errors:
             add_report(db, shop["id"], review["id"], values["reason"], values["note"], locale)
-            return _page("reports/done.html", 200, t=t, locale=locale, shop=shop)
-    return _page("reports/form.html", 400 if errors else 200, t=t, locale=locale, shop=shop, review=review,
-                 reasons=store.REPORT_REASONS, values=values, errors=errors, note_max=NOTE_MAX)
+            return _page("reports/done.html", 200, locale=locale, shop=shop)
+    return _page("reports/form.html", 400 if errors else 200, locale=locale, shop=shop, review=review,
+                 reasons=[(code, REASON_LABELS[code]) for code in store.REPORT_REASONS], values=values, errors=errors, note_max=NOTE_MAX)
 
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(exc):  # noqa: ARG001
     """A post without a valid CSRF token: a page that says to reopen the link."""
     locale = page_locale()
-    t = translator(locale)
-    return _page("reports/message.html", 400, t=t, locale=locale, title=t("csrf_title"), text=t("csrf"))
+    return _page("reports/message.html", 400, locale=locale, title=_("This form has expired"), text=_("For your security a form must be sent from the page it came from within a few hours. Open the report link again and send it once more."))
