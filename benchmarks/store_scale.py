@@ -99,7 +99,7 @@ class Generator:
             "product_sku": rng.choice(self.skus) if rng.random() < 0.85 else None,  # 15% shop reviews
             "source": "invitation" if invited else "import",
             "verified": invited,
-            "verification_method": "order" if invited else None,
+            "verification_method": "invitation-email" if invited else None,
             "created_at": START + timedelta(seconds=rng.randrange(SPAN_SECONDS), microseconds=rng.randrange(10**6)),
         }
 

@@ -64,3 +64,21 @@ def open_form(client, url: str) -> tuple[str, str]:
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     html = response.get_data(as_text=True)
     return html, csrf_token(html)
+
+
+def mailed_link(app, db, invitation_id: int) -> str:
+    """The link our invitation e-mail carries: what a customer we e-mail gets (the shop never does)."""
+    from widgetserver import invitations
+
+    return invitations.review_url("http://localhost/", app.config["SECRET_KEY"],
+                                  invitations.get_invitation(db, invitation_id))
+
+
+def submit_first(client, url: str, **fields) -> str:
+    """Open the invitation form at `url`, publish `fields`; returns the path of the author's private page."""
+    _, token = open_form(client, url)
+    response = client.post(path_of(url), data={"csrf_token": token, **fields})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    location = response.headers["Location"]
+    assert "/a/" in location and "saved=created" in location
+    return path_of(location).split("?")[0]

@@ -35,7 +35,8 @@ def reviews(db, shop):
                          gtin="08712345678906", product_id="https://acme.example/jurk#product")
     ids = {
         "invited": store.add_review(db, shop["id"], rating=5, author="Anna", title="Prachtig", body="Valt goed.",
-                                    product_sku="SKU-1", source="invitation", verified=True, created_at=T0),
+                                    product_sku="SKU-1", source="invitation", verified=True,
+                                    verification_method="invitation-email", created_at=T0),
         "imported": store.add_review(db, shop["id"], rating=1, author="", title="", body="Kapot.",
                                      product_sku="SKU-2", source="import", created_at=T0 + timedelta(days=1)),
         "shop": store.add_review(db, shop["id"], rating=4, author="Eva", body="Fijne winkel.", created_at=T0),

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from invitation_helpers import EMAIL, T0, clock, invite, open_form, path_of  # noqa: F401
+from invitation_helpers import EMAIL, T0, clock, invite, mailed_link, open_form, path_of  # noqa: F401
 
 from widgetserver import invitations, store
 from widgetserver.cli import main
@@ -14,8 +14,8 @@ from widgetserver.transfer import export_lines
 
 
 def test_create_returns_link_and_send_at_after_the_shop_delay(client, auth, clock):
-    data = invite(client, auth)
-    assert data["review_url"].startswith("http://localhost/r/")
+    data = invite(client, auth, email=None)
+    assert data["review_url"].startswith("http://localhost/r/") and data["link_status"] == "returned"
     assert data["send_at"] == (T0 + timedelta(days=5)).isoformat()
     assert data["status"] == "pending"
     assert data["expires_at"] == (T0 + timedelta(days=65)).isoformat()
@@ -36,12 +36,13 @@ def test_repeat_for_the_same_order_is_idempotent(client, auth, clock):
         "order_ref": "A-1", "name": "Sanne", "email": EMAIL, "skus": ["SKU-1"],
         "delivered_at": (T0 + timedelta(days=1)).isoformat()})
     assert again.status_code == 200
-    for key in ("id", "review_url", "send_at", "expires_at"):
+    for key in ("id", "send_at", "expires_at", "link_status"):
         assert again.get_json()[key] == first.get_json()[key]
+    assert "review_url" not in first.get_json() and "review_url" not in again.get_json()  # we e-mail it
 
 
 def test_only_a_hash_of_the_token_is_stored(client, auth, db, clock):
-    data = invite(client, auth)
+    data = invite(client, auth, email=None)
     token = data["review_url"].rsplit("/", 1)[1]
     row = db.execute("SELECT * FROM invitations").fetchone()
     assert token not in json.dumps(row)
@@ -122,7 +123,7 @@ def test_cli_import_creates_invitations_and_is_idempotent(runner, db, shop, tmp_
     again = runner.invoke(main, ["invitations", "import", "acme", str(path), "--show-links"])
     assert again.exit_code == 0
     assert "Invited 0 order(s); 2 were invited before" in again.output
-    assert "/r/" in again.output
+    assert "/r/" not in again.output and again.output.count("(no link: emailed)") == 2  # rows with an e-mail
 
 
 def test_cli_import_reports_bad_lines_and_imports_nothing(runner, db, shop, tmp_path):
@@ -162,9 +163,10 @@ def test_cli_list_shows_status_without_email(runner, client, auth, clock):
 
 def test_email_is_in_no_public_read_export_or_audit(app, client, auth, db, shop, clock):
     data = invite(client, auth)
-    html, token = open_form(client, data["review_url"])
+    url = mailed_link(app, db, data["id"])
+    html, token = open_form(client, url)
     assert EMAIL not in html
-    client.post(path_of(data["review_url"]), data={
+    client.post(path_of(url), data={
         "csrf_token": token, "product-0-rating": "4", "product-0-body": "Mooi", "rating": "5", "author": "Sanne"})
     # Read while the address is still stored: a second invitation that was never sent or used.
     invite(client, auth, order_ref="A-2")
@@ -186,10 +188,11 @@ def test_email_is_in_no_public_read_export_or_audit(app, client, auth, db, shop,
     assert EMAIL not in json.dumps(list(db.query("SELECT * FROM audit_log")))
 
 
-def test_email_is_in_no_widget(client, auth, db, shop, clock):
+def test_email_is_in_no_widget(app, client, auth, db, shop, clock):
     data = invite(client, auth)
-    _, token = open_form(client, data["review_url"])
-    client.post(path_of(data["review_url"]), data={"csrf_token": token, "rating": "3", "author": "Sanne"})
+    url = mailed_link(app, db, data["id"])
+    _, token = open_form(client, url)
+    client.post(path_of(url), data={"csrf_token": token, "rating": "3", "author": "Sanne"})
     for name in ("badge", "summary", "list", "recent"):
         response = client.get(f"/w/acme/{name}.html")
         assert response.status_code == 200

@@ -1,4 +1,5 @@
-"""The public review form behind an invitation link: language, accessibility, update, withdrawal, abuse limits."""
+"""The public review form behind an invitation link (first review only) and the author's private page:
+language, accessibility, edits with history, withdrawal, abuse limits."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 import lxml.html
 import pytest
-from invitation_helpers import clock, csrf_token, invite, open_form, path_of  # noqa: F401
+from invitation_helpers import clock, csrf_token, invite, open_form, path_of, submit_first  # noqa: F401
 from itsdangerous import URLSafeSerializer
 
 from widgetserver import store
@@ -15,8 +16,8 @@ from widgetserver import store
 
 @pytest.fixture
 def invitation(client, auth, clock):
-    """An invitation of 'acme' for SKU-1 and SKU-2, in Dutch."""
-    return invite(client, auth, skus=["SKU-1", "SKU-2"])
+    """An invitation of 'acme' for SKU-1 and SKU-2, in Dutch, whose link the shop sends itself."""
+    return invite(client, auth, skus=["SKU-1", "SKU-2"], email=None)
 
 
 def post(client, invitation, token, **fields):
@@ -74,20 +75,22 @@ def test_submit_publishes_verified_reviews_per_product_and_shop(client, invitati
     assert summary(client)["count"] == 2
 
 
-def test_coming_back_prefills_and_updates_with_history(client, invitation, db, clock):
-    _, token = open_form(client, invitation["review_url"])
-    post(client, invitation, token, **{"product-0-rating": "2", "product-0-title": "Te klein", "author": "Sanne"})
-    clock.advance(days=3)  # the shop solved the problem and asked for an update
-    html, token = open_form(client, invitation["review_url"])
+def test_author_page_prefills_and_updates_with_history(client, invitation, db, clock):
+    author = submit_first(client, invitation["review_url"],
+                          **{"product-0-rating": "2", "product-0-title": "Te klein", "author": "Sanne"})
+    clock.advance(days=3)  # the shop solved the problem and the customer wants to update
+    html, token = open_form(client, author)
     doc = lxml.html.fromstring(html)
     assert doc.xpath("//input[@name='product-0-rating'][@checked]")[0].get("value") == "2"
     assert doc.xpath("//input[@name='product-0-title']")[0].get("value") == "Te klein"
     assert doc.xpath("//input[@name='author']")[0].get("value") == "Sanne"
+    assert not doc.xpath("//input[@name='product-1-rating']")  # only the reviews written: SKU-2 was skipped
     assert "Wijzigingen opslaan" in html
 
-    response = post(client, invitation, token, **{
-        "product-0-rating": "5", "product-0-title": "Opgelost, top service", "author": "Sanne"})
+    response = client.post(author, data={"csrf_token": token, "product-0-rating": "5",
+                                         "product-0-title": "Opgelost, top service", "author": "Sanne"})
     assert response.status_code == 303 and "saved=updated" in response.headers["Location"]
+    assert response.headers["Location"].startswith(author)
     review = client.get("/api/v1/shops/acme/reviews").get_json()["items"][0]
     assert review["rating"] == 5 and review["updated_at"] > review["created_at"]
     versions = list(db.query("SELECT rating, title FROM review_versions WHERE review_id = ?", [review["id"]]))
@@ -95,22 +98,21 @@ def test_coming_back_prefills_and_updates_with_history(client, invitation, db, c
     s = summary(client, "SKU-1")
     assert (s["count"], s["average"], s["distribution"]["2"], s["distribution"]["5"]) == (1, 5.0, 0, 1)
     assert store.recompute(db) == []
+    assert {r["actor"] for r in db.query("SELECT actor FROM audit_log WHERE entity = 'review'")} == {"author"}
 
     # The same values again change nothing and add no version.
-    post(client, invitation, token, **{"product-0-rating": "5", "product-0-title": "Opgelost, top service",
-                                      "author": "Sanne"})
+    client.post(author, data={"csrf_token": token, "product-0-rating": "5", "product-0-title": "Opgelost, top service",
+                              "author": "Sanne"})
     assert db.execute("SELECT count(*) FROM review_versions").fetchone()[0] == 1
 
 
-def test_withdrawal_removes_reviews_and_closes_the_link(client, invitation, db):
-    _, token = open_form(client, invitation["review_url"])
-    post(client, invitation, token, **{"product-0-rating": "1", "product-0-body": "Kapot", "rating": "2",
-                                      "author": "Sanne"})
-    html, token = open_form(client, invitation["review_url"])
-    unconfirmed = client.post(path_of(invitation["review_url"]) + "/withdraw", data={"csrf_token": token})
+def test_withdrawal_through_the_author_page_removes_reviews_and_closes_both_links(client, invitation, db):
+    author = submit_first(client, invitation["review_url"], **{"product-0-rating": "1", "product-0-body": "Kapot",
+                                                                "rating": "2", "author": "Sanne"})
+    html, token = open_form(client, author)
+    unconfirmed = client.post(author + "/withdraw", data={"csrf_token": token})
     assert unconfirmed.status_code == 400 and "Vink het vakje aan" in unconfirmed.get_data(as_text=True)
-    response = client.post(path_of(invitation["review_url"]) + "/withdraw",
-                           data={"csrf_token": token, "confirm": "yes"})
+    response = client.post(author + "/withdraw", data={"csrf_token": token, "confirm": "yes"})
     assert response.status_code == 200
     assert "Je reviews zijn ingetrokken" in response.get_data(as_text=True)
     assert client.get("/api/v1/shops/acme/reviews").get_json()["items"] == []
@@ -118,13 +120,16 @@ def test_withdrawal_removes_reviews_and_closes_the_link(client, invitation, db):
     rows = list(db.query("SELECT status, title, body, author FROM reviews"))
     assert all(r == {"status": "withdrawn", "title": "", "body": "", "author": ""} for r in rows)
     assert store.recompute(db) == []
-    actors = {r["actor"] for r in db.query("SELECT actor FROM audit_log WHERE action IN ('withdrawn', 'erase')")}
+    actors = {r["actor"] for r in db.query("SELECT actor FROM audit_log WHERE action IN ('withdrawn', 'erase', 'withdraw')")}
     assert actors == {"author"}
 
-    # The link is refused afterwards, with a page that says why.
-    again = client.get(path_of(invitation["review_url"]))
-    assert again.status_code == 410
-    assert "Deze reviewlink is gesloten" in again.get_data(as_text=True)
+    # Both links are refused afterwards, with a page that says why.
+    again = client.get(author)
+    assert again.status_code == 410 and "Je reviews zijn ingetrokken" in again.get_data(as_text=True)
+    assert client.post(author, data={"csrf_token": token, "rating": "5", "author": "X"}).status_code == 410
+    old = client.get(path_of(invitation["review_url"]))
+    assert old.status_code == 410
+    assert "Deze reviewlink is gesloten" in old.get_data(as_text=True)
     assert post(client, invitation, token, rating="5", author="X").status_code == 410
     assert client.get("/api/v1/shops/acme/reviews").get_json()["items"] == []
 
@@ -186,7 +191,7 @@ def test_rate_limit_per_link(app, client, invitation):
 
 def test_rate_limit_per_client_address(app, client, auth, invitation):
     app.config["FORM_POSTS_PER_IP"] = 2
-    other = invite(client, auth, order_ref="A-2")
+    other = invite(client, auth, order_ref="A-2", email=None)
     _, token = open_form(client, invitation["review_url"])
     assert post(client, invitation, token, author="S").status_code == 400
     assert post(client, other, token, author="S").status_code == 400
@@ -236,7 +241,7 @@ def test_unknown_or_forged_link_gets_a_404_page(app, client, invitation, db, man
 def test_each_locale_renders(client, auth, clock):
     for n, (locale, heading) in enumerate([("en", "Review your order"), ("de", "Bewerten Sie Ihre Bestellung"),
                                            ("fr", "Évaluez votre commande")]):
-        data = invite(client, auth, order_ref=f"L-{n}", locale=locale)
+        data = invite(client, auth, order_ref=f"L-{n}", locale=locale, email=None)
         html, _ = open_form(client, data["review_url"])
         assert f'lang="{locale}"' in html and heading in html
 

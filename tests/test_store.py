@@ -19,7 +19,8 @@ def fill(db, shop, n=40, verified_too=False):
     return [
         store.add_review(db, shop["id"], rating=i % 5 + 1, author=f"A{i}", product_sku=skus[i % 3],
                          created_at=T0 + timedelta(hours=i % 7),
-                         **({"source": "invitation", "verified": True} if verified_too and i % 2 else {}))
+                         **({"source": "invitation", "verified": True, "verification_method": "invitation-link"}
+                            if verified_too and i % 2 else {}))
         for i in range(n)
     ]
 
@@ -84,6 +85,9 @@ def _insert_review(db, sid, **overrides):
         {"verified": 1, "source": "import"},
         {"verified": 1, "source": "open"},
         {"verified": 2, "source": "invitation"},
+        {"verified": 1, "source": "invitation"},  # verified without saying how
+        {"verified": 1, "source": "invitation", "verification_method": "order-invitation"},
+        {"verification_method": "invitation-email"},  # an unverified review claiming a method
         {"shop_id": 999},  # foreign key
     ],
 )
@@ -93,7 +97,7 @@ def test_check_constraints(db, shop, overrides):
 
 
 def test_constraints_allow_valid_rows(db, shop):
-    _insert_review(db, shop["id"], verified=1, source="invitation")
+    _insert_review(db, shop["id"], verified=1, source="invitation", verification_method="invitation-email")
     _insert_review(db, shop["id"], status="withdrawn")
     assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 2
 

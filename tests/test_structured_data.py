@@ -48,7 +48,8 @@ def reviewed(db, shop):
     ]):
         ids.append(store.add_review(db, shop["id"], rating=rating, author=author, title=title, body=body, locale="nl",
                                     product_sku="SKU-1", source="invitation" if i % 2 == 0 else "import",
-                                    verified=i % 2 == 0, created_at=T0 + timedelta(days=i)))
+                                    verified=i % 2 == 0, created_at=T0 + timedelta(days=i),
+                                    verification_method="invitation-email" if i % 2 == 0 else None))
     store.set_reply(db, shop["id"], ids[1], body="Sorry! We sturen een nieuwe.", author="Sanne", role="klantenservice")
     store.add_review(db, shop["id"], rating=3, author="Eva", title="Winkel", body="Snelle levering.",
                      created_at=T0 + timedelta(days=6))

@@ -271,6 +271,10 @@ def upsert_product(shop):
 def create_invitation(shop):
     """Invite an order's customer to review (201); a repeat for the same order_ref returns the first (200).
 
+    review_url is returned only while the shop is the one to send it: not when
+    we e-mail the customer (an email was given), and never once reviews were
+    submitted (link_status says which).
+
     :raise 401/403: missing or wrong key. :raise 400: invalid fields or unknown SKUs.
     """
     from . import invitations
@@ -291,10 +295,13 @@ def create_invitation(shop):
             skus=data["skus"], delivered_at=data["delivered_at"], locale=data["locale"],
             valid_days=current_app.config["INVITATION_VALID_DAYS"],
         )
-        base = base_url()
-        body = {**invitation, "review_url": invitations.review_url(base, secret, invitation),
+        url, link_status = invitations.disclose_link(db, invitation, base_url(), secret)
+        invitation = invitations.get_invitation(db, invitation["id"])
+        body = {**invitation, "link_status": link_status,
                 "send_at": store.parse_time(invitation["send_at"]),
                 "expires_at": store.parse_time(invitation["expires_at"])}
+        if url is not None:
+            body["review_url"] = url
         response = jsonify(schemas.InvitationSchema().dump(body))
     response.status_code = 201 if created else 200
     return response

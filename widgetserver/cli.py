@@ -445,7 +445,9 @@ def invitations():
 @db_option
 @click.argument("shop")
 @click.argument("file", type=click.File("rb"))
-@click.option("--show-links", is_flag=True, help="Print order_ref, send_at and review link of each row (to send yourself).")
+@click.option("--show-links", is_flag=True,
+              help="Print order_ref, send_at and the review link of each row to send yourself; rows with an e-mail "
+                   "(we send those) or with reviews already written print why there is no link instead.")
 def invitations_import(db_path, shop, file, show_links):
     """Invite the customers of the orders in a CSV FILE to review SHOP: all rows, or none if any row is bad."""
     from . import invitations as inv
@@ -468,8 +470,8 @@ def invitations_import(db_path, shop, file, show_links):
             base = "http://127.0.0.1:8000"
             click.echo(f"PUBLIC_BASE_URL is not set; links below start with {base}.", err=True)
         for invitation, _ in results:
-            click.echo(f"{invitation['order_ref']}\t{invitation['send_at']}\t"
-                       f"{inv.review_url(base, app.config['SECRET_KEY'], invitation)}")
+            url, status = inv.disclose_link(db, invitation, base, app.config["SECRET_KEY"])
+            click.echo(f"{invitation['order_ref']}\t{invitation['send_at']}\t{url or '(no link: ' + status + ')'}")
 
 
 @invitations.command("send")

@@ -1,4 +1,5 @@
-"""The public review form behind an invitation link (`/r/<token>`): write, update and withdraw verified reviews.
+"""The public review forms: a first verified review behind an invitation link (`/r/<token>`), the author's
+private page to edit or withdraw it (`/a/<token>`), and open reviews (`/s/<shop>/write`).
 
 Form fields (documented in docs/invitations.md):
 
@@ -23,8 +24,9 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 
-from . import get_db, invitations, schemas, store
+from . import authorship, get_db, invitations, schemas, store
 from .i18n import LOCALES, _, current_locale, use_locale, use_shop_locale
+from .links import base_url
 
 bp = Blueprint("collect", __name__)
 
@@ -106,8 +108,11 @@ def _shop_name(invitation: dict | None) -> str:
 
 
 def page_locale() -> str:
-    """The invitation's language when the URL holds a readable link, else the visitor's."""
+    """The invitation's or the author's language when the URL holds a readable link, else the visitor's."""
     token = (request.view_args or {}).get("token")
+    if token and (request.endpoint or "").startswith("collect.author"):
+        rows = authorship.reviews_for_token(get_db(), token)
+        return (rows[0]["locale"] if rows else None) or request_locale()
     if token:
         try:
             return _open(token)["locale"]
@@ -118,10 +123,12 @@ def page_locale() -> str:
 
 
 def invalid_link_page(exc: invitations.InvalidLink):
-    """404 for an unknown link, 410 for an expired or withdrawn one."""
+    """404 for an unknown link, 410 for a used, expired or withdrawn one."""
     if exc.invitation:
         use_locale(exc.invitation["locale"])
     shop = _shop_name(exc.invitation)
+    if exc.reason == "used":
+        return message_page(410, _("Your reviews for this order were written already"), _("This invitation link starts a first review only. The author can change or withdraw their reviews through the private link shown after publishing them (we never give that link to %(shop)s).", shop=shop))
     if exc.reason == "withdrawn":
         return message_page(410, _("This review link is closed"), _("The reviews written with this link were withdrawn by their author, so the link no longer works. If this was a mistake, ask %(shop)s for a new invitation.", shop=shop))
     if exc.reason == "expired":
@@ -143,41 +150,36 @@ def _blocks(invitation: dict, shop: dict) -> list[dict]:
     for n, sku in enumerate(invitation["skus"]):
         product = store.product_by_sku(db, shop["id"], sku)
         blocks.append({"sku": sku, "prefix": f"product-{n}-", "item": product["name"] if product else sku,
-                       "heading": product["name"] if product else sku})
-    blocks.append({"sku": None, "prefix": "", "item": shop["name"], "heading": None})
+                       "heading": product["name"] if product else sku, "removed": False})
+    blocks.append({"sku": None, "prefix": "", "item": shop["name"], "heading": None, "removed": False})
     return blocks
 
 
-def render_form(token: str, invitation: dict, *, values: dict | None = None, errors: dict | None = None,
-                status: int = 200, notice: str | None = None):
-    """The review form, pre-filled with `values` (default: the reviews written so far)."""
-    db = get_db()
-    shop = shop_of(invitation)
-    locale = use_locale(invitation["locale"])
-    existing = invitations.reviews_of(db, invitation)
-    blocks = _blocks(invitation, shop)
-    if values is None:
-        values = {}
-        for block in blocks:
-            review = existing.get(block["sku"])
-            if review is not None and review["status"] == "published":
-                for name in FIELDS:
-                    values[block["prefix"] + name] = str(review[name])
-                values.setdefault("author", review["author"])
+def render_form(*, shop: dict, locale: str, blocks: list[dict], action: str, heading: str,
+                invitation: dict | None = None, values: dict | None = None, errors: dict | None = None,
+                status: int = 200, notice: str | None = None, author_link: str | None = None,
+                withdraw_action: str | None = None):
+    """The review form: an invitation's first review, the author's page (author_link) or an open review."""
     for block in blocks:
-        review = existing.get(block["sku"])
-        block["removed"] = review is not None and review["status"] != "published"
         block["legend"] = _("Your rating for %(item)s", item=block["item"])
         if block["heading"] is None:
             block["heading"] = _("Your experience with %(shop)s", shop=shop["name"])
-    has_reviews = any(r["status"] == "published" for r in existing.values())
     return render_template(
-        "collect/form.html", locale=locale, shop=shop, invitation=invitation, blocks=blocks,
-        heading=_("Review your order at %(shop)s", shop=shop["name"]),
-        values=values, errors=errors or {}, notice=notice, has_reviews=has_reviews, token=token,
-        max_lengths=MAX_LENGTHS, honeypot=HONEYPOT, action=url_for("collect.submit", token=token),
-        withdraw_action=url_for("collect.withdraw", token=token),
+        "collect/form.html", locale=locale, shop=shop, invitation=invitation, blocks=blocks, heading=heading,
+        values=values or {}, errors=errors or {}, notice=notice, max_lengths=MAX_LENGTHS, honeypot=HONEYPOT,
+        action=action, withdraw_action=withdraw_action, author_link=author_link,
     ), status
+
+
+def render_invitation_form(token: str, invitation: dict, *, values: dict | None = None,
+                           errors: dict | None = None, status: int = 200):
+    """The first-review form behind an invitation link."""
+    shop = shop_of(invitation)
+    locale = use_locale(invitation["locale"])
+    return render_form(
+        shop=shop, locale=locale, invitation=invitation, blocks=_blocks(invitation, shop), values=values,
+        errors=errors, status=status, heading=_("Review your order at %(shop)s", shop=shop["name"]),
+        action=url_for("collect.submit", token=token))
 
 
 def _message_for(error: str, field: str) -> str:
@@ -224,22 +226,29 @@ def parse_form(form, blocks: list[dict]) -> tuple[dict, dict]:
     return items, errors
 
 
+def _posted_values() -> dict:
+    return {k: v for k, v in request.form.items() if k not in ("csrf_token", HONEYPOT)}
+
+
+def _too_many():
+    return message_page(429, _("Too many attempts"), _("Please wait a while (up to an hour) and try again."))
+
+
+def _rejected():
+    return message_page(400, _("We could not accept this submission"), _("Please go back and try again. If your browser fills in forms automatically, fill this one in by hand."))
+
+
 @bp.get("/r/<token>")
 def review_form(token):
-    """The review form of an invitation, pre-filled with what the customer wrote before.
+    """The review form of an invitation: it starts a first review only.
 
-    :raise 404: unknown link. :raise 410: expired or withdrawn link (as a page that says so).
+    :raise 404: unknown link. :raise 410: used, expired or withdrawn link (as a page that says so).
     """
     try:
         invitation = _open(token)
     except invitations.InvalidLink as exc:
         return invalid_link_page(exc)
-    saved = request.args.get("saved")
-    use_locale(invitation["locale"])
-    notices = {"created": _("Thank you! Your reviews are published."), "updated": _("Your changes are saved. Your review now shows as updated."),
-               "unchanged": _("Nothing changed.")}
-    notice = notices.get(saved)
-    return render_form(token, invitation, notice=notice)
+    return render_invitation_form(token, invitation)
 
 
 def _checked_post(token):
@@ -249,51 +258,151 @@ def _checked_post(token):
     except invitations.InvalidLink as exc:
         return None, invalid_link_page(exc)
     if not within_rate_limits(invitation):
-        return None, message_page(429, _("Too many attempts"), _("Please wait a while (up to an hour) and try again."))
+        return None, _too_many()
     if request.form.get(HONEYPOT, ""):
-        return None, message_page(400, _("We could not accept this submission"), _("Please go back and try again. If your browser fills in forms automatically, fill this one in by hand."))
+        return None, _rejected()
     return invitation, None
 
 
 @bp.post("/r/<token>")
 def submit(token):
-    """Publish or update the customer's verified reviews, then show the form again (303).
+    """Publish the customer's first verified reviews, then show their private author page (303 to /a/<token>).
 
     :raise 400: invalid fields (the form again, with messages), honeypot filled.
-    :raise 404/410: unknown, expired or withdrawn link. :raise 429: too many posts.
+    :raise 404/410: unknown, used, expired or withdrawn link. :raise 429: too many posts.
     """
     invitation, refusal = _checked_post(token)
     if refusal is not None:
         return refusal
-    use_locale(invitation["locale"])
-    db = get_db()
-    shop = shop_of(invitation)
-    blocks = _blocks(invitation, shop)
-    existing = invitations.reviews_of(db, invitation)
-    for block in blocks:
-        review = existing.get(block["sku"])
-        block["removed"] = review is not None and review["status"] != "published"
-    items, errors = parse_form(request.form, blocks)
+    items, errors = parse_form(request.form, _blocks(invitation, shop_of(invitation)))
     if errors:
-        values = {k: v for k, v in request.form.items() if k not in ("csrf_token", HONEYPOT)}
-        return render_form(token, invitation, values=values, errors=errors, status=400)
-    counts = invitations.save_reviews(db, invitation, items)
-    outcome = "created" if counts["created"] else "updated" if counts["updated"] else "unchanged"
-    return redirect(url_for("collect.review_form", token=token, saved=outcome), 303)
+        return render_invitation_form(token, invitation, values=_posted_values(), errors=errors, status=400)
+    try:
+        author_token = invitations.submit_reviews(get_db(), invitation, items)
+    except invitations.InvalidLink as exc:  # a concurrent post used the link first
+        return invalid_link_page(exc)
+    return redirect(url_for("collect.author_page", token=author_token, saved="created"), 303)
 
 
-@bp.post("/r/<token>/withdraw")
-def withdraw(token):
-    """Withdraw every review of the invitation and erase their text; the link stops working.
+# --- the author's private page ---------------------------------------------------
 
-    :raise 400: not confirmed. :raise 404/410: unknown, expired or withdrawn link. :raise 429: too many posts.
+
+def _author_view(token: str):
+    """(rows, shop) of an author token, or (None, None) for an unknown one; the request speaks the reviews' language."""
+    rows = authorship.reviews_for_token(get_db(), token)
+    if not rows:
+        return None, None
+    if rows[0]["locale"]:
+        use_locale(rows[0]["locale"])
+    return rows, shop_of(rows[0])
+
+
+def _author_blocks(rows: list[dict], shop: dict) -> list[dict]:
+    """One block per review of the submission (products first, then the shop), removed ones marked."""
+    blocks, n = [], 0
+    for row in rows:
+        if row["sku"] is None:
+            blocks.append({"sku": None, "prefix": "", "item": shop["name"], "heading": None,
+                           "removed": row["status"] != "published"})
+        else:
+            blocks.append({"sku": row["sku"], "prefix": f"product-{n}-", "item": row["product_name"],
+                           "heading": row["product_name"], "removed": row["status"] != "published"})
+            n += 1
+    return blocks
+
+
+def render_author_page(token: str, rows: list[dict], shop: dict, *, values: dict | None = None,
+                       errors: dict | None = None, status: int = 200, notice: str | None = None):
+    """The author's page: their private link, their reviews to edit, and the withdrawal form."""
+    blocks = _author_blocks(rows, shop)
+    if values is None:
+        values = {}
+        for block, row in zip(blocks, rows):
+            if not block["removed"]:
+                for name in FIELDS:
+                    values[block["prefix"] + name] = str(row[name])
+                values.setdefault("author", row["author"])
+    return render_form(
+        shop=shop, locale=current_locale(), blocks=blocks, values=values, errors=errors, status=status,
+        notice=notice, heading=_("Your reviews of %(shop)s", shop=shop["name"]),
+        action=url_for("collect.author_submit", token=token),
+        author_link=base_url().rstrip("/") + url_for("collect.author_page", token=token),
+        withdraw_action=url_for("collect.author_withdraw", token=token),
+    )
+
+
+def _author_refusal(rows):
+    """The page refusing an unknown (404) or fully withdrawn (410) author link, else None."""
+    if rows is None:
+        return message_page(404, _("This link is not valid"), _("The link may be incomplete: copy the whole private link you saved into the address bar."))
+    if all(row["status"] == "withdrawn" for row in rows):
+        return message_page(410, _("Your reviews are withdrawn"), _("They no longer appear anywhere and their text is erased. This link no longer works."))
+    return None
+
+
+@bp.get("/a/<token>")
+def author_page(token):
+    """The author's private page (the thank-you page after publishing): edit or withdraw their reviews.
+
+    :raise 404: unknown link. :raise 410: the reviews were withdrawn.
     """
-    invitation, refusal = _checked_post(token)
+    rows, shop = _author_view(token)
+    refusal = _author_refusal(rows)
+    if refusal is not None:
+        return refusal
+    notices = {"created": _("Thank you! Your reviews are published."),
+               "updated": _("Your changes are saved. Your review now shows as updated."),
+               "unchanged": _("Nothing changed.")}
+    return render_author_page(token, rows, shop, notice=notices.get(request.args.get("saved")))
+
+
+def _checked_author_post(token):
+    """(rows, shop, None) for an author post that may proceed, else (..., the page that refuses it)."""
+    rows, shop = _author_view(token)
+    refusal = _author_refusal(rows)
+    config = current_app.config
+    if refusal is None and not (
+            _limiter().allow(f"author:{authorship.token_hash(token)}", config["FORM_POSTS_PER_TOKEN"],
+                             config["FORM_RATE_WINDOW"])
+            and _limiter().allow(f"ip:{request.remote_addr}", config["FORM_POSTS_PER_IP"], config["FORM_RATE_WINDOW"])):
+        refusal = _too_many()
+    if refusal is None and request.form.get(HONEYPOT, ""):
+        refusal = _rejected()
+    return rows, shop, refusal
+
+
+@bp.post("/a/<token>")
+def author_submit(token):
+    """Save the author's edits (earlier versions kept in history), then show their page again (303).
+
+    :raise 400: invalid fields or honeypot. :raise 404/410: unknown or withdrawn. :raise 429: too many posts.
+    """
+    rows, shop, refusal = _checked_author_post(token)
+    if refusal is not None:
+        return refusal
+    items, errors = parse_form(request.form, _author_blocks(rows, shop))
+    if errors:
+        return render_author_page(token, rows, shop, values=_posted_values(), errors=errors, status=400)
+    try:
+        counts = authorship.save_edits(get_db(), token, items)
+    except store.StoreError:  # withdrawn or removed meanwhile
+        return message_page(409, _("Your reviews are withdrawn"), _("They no longer appear anywhere and their text is erased. This link no longer works."))
+    outcome = "updated" if counts["updated"] else "unchanged"
+    return redirect(url_for("collect.author_page", token=token, saved=outcome), 303)
+
+
+@bp.post("/a/<token>/withdraw")
+def author_withdraw(token):
+    """Withdraw every review of the author's submission and erase their text; the private link closes.
+
+    :raise 400: not confirmed. :raise 404/410: unknown or withdrawn. :raise 429: too many posts.
+    """
+    rows, shop, refusal = _checked_author_post(token)
     if refusal is not None:
         return refusal
     if request.form.get("confirm") != "yes":
-        return render_form(token, invitation, errors={"confirm": _("Tick the box to confirm.")}, status=400)
-    invitations.withdraw(get_db(), invitation)
+        return render_author_page(token, rows, shop, errors={"confirm": _("Tick the box to confirm.")}, status=400)
+    authorship.withdraw(get_db(), token)
     return message_page(200, _("Your reviews are withdrawn"), _("They no longer appear anywhere and their text is erased. This link no longer works."))
 
 
@@ -321,12 +430,11 @@ def _open_block(shop: dict) -> dict | None:
 
 def render_open_form(shop: dict, locale: str, block: dict, *, values=None, errors=None, notice=None, status=200):
     """The open review form: one unverified review of the shop or one product."""
-    return render_template(
-        "collect/form.html", locale=locale, shop=shop, invitation=None, blocks=[block], values=values or {},
-        errors=errors or {}, notice=notice, has_reviews=False, token=None, max_lengths=MAX_LENGTHS,
-        honeypot=HONEYPOT, heading=_("Review %(shop)s", shop=shop["name"]),
-        action=url_for("collect.open_submit", shop=shop["slug"], product=block["sku"]), withdraw_action=None,
-    ), status
+    return render_form(
+        shop=shop, locale=locale, blocks=[block], values=values, errors=errors, notice=notice, status=status,
+        heading=_("Review %(shop)s", shop=shop["name"]),
+        action=url_for("collect.open_submit", shop=shop["slug"], product=block["sku"]),
+    )
 
 
 @bp.get("/s/<shop>/write")

@@ -4,8 +4,14 @@ A review link is `<base>/r/<token>`. The token is signed with the app's
 SECRET_KEY for one purpose only (salt "review-invitation") and carries the
 invitation id and its expiry; the invitation row keeps only a SHA-256 hash of
 the token. A link is accepted when the signature, the purpose, the expiry and
-the stored hash all agree, so the same link can be issued again (an
-idempotent repeat of the API call) without ever storing the token itself.
+the stored hash all agree, and no review was written with it yet: the link
+starts a first review only. Edits and withdrawal need the author token made
+at submission (widgetserver/authorship.py), which the shop never sees.
+
+The shop-facing API and CLI hand the link out only while nobody else will
+(`disclose_link`): not once reviews were submitted, and not when our server
+e-mails the customer itself. Each hand-out is recorded, and a review's
+`verification_method` says whether the shop ever held its link.
 
 The customer's e-mail address is kept only while it is needed to send the
 invitation: it is cleared once the e-mail is sent, once the link is used,
@@ -21,17 +27,16 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from . import store
+from . import authorship, store
 
 TOKEN_SALT = "review-invitation"
 TOKEN_PURPOSE = "review"
 DEFAULT_DELAY_DAYS = 5
 DEFAULT_VALID_DAYS = 60
-VERIFICATION_METHOD = "order-invitation"
 
 
 class InvalidLink(Exception):
-    """A review link that cannot be used; `reason` is unknown, expired or withdrawn."""
+    """A review link that cannot be used; `reason` is unknown, expired, used or withdrawn."""
 
     def __init__(self, reason: str, invitation: dict | None = None):
         super().__init__(reason)
@@ -77,6 +82,7 @@ def invitation_for_token(db, secret: str, token: str) -> dict:
     """The invitation a link token opens, checked for signature, purpose, expiry, stored hash and status.
 
     :raise InvalidLink: reason "unknown" (forged, damaged, another purpose or no such invitation),
+        "used" (reviews were submitted with it: it starts a first review only),
         "expired" or "withdrawn" (the author withdrew their reviews).
     """
     if len(token) > 300:
@@ -92,6 +98,8 @@ def invitation_for_token(db, secret: str, token: str) -> dict:
         raise InvalidLink("unknown")
     if invitation["status"] == "withdrawn":
         raise InvalidLink("withdrawn", invitation)
+    if invitation["status"] == "used" or reviews_of(db, invitation):
+        raise InvalidLink("used", invitation)
     if not isinstance(data.get("e"), int) or store.utcnow().timestamp() >= data["e"] \
             or store.utcnow() >= store.parse_time(invitation["expires_at"]):
         raise InvalidLink("expired", invitation)
@@ -179,63 +187,80 @@ def reviews_of(db, invitation: dict) -> dict[str | None, dict]:
     return {row["item"]: row for row in rows}
 
 
-def save_reviews(db, invitation: dict, items: dict[str | None, dict]) -> dict[str, int]:
-    """Store the customer's reviews: new ones verified, changed ones updated (history kept), in one transaction.
+def verification_method(invitation: dict) -> str:
+    """How a review written through this invitation is verified (store.VERIFICATION_METHODS).
+
+    "invitation-email" only when our server e-mailed the link and the shop was
+    never handed it; anything else is "invitation-link" (we cannot prove who
+    received the link).
+    """
+    if invitation["link_disclosed_at"] is None and invitation["sent_at"] is not None:
+        return "invitation-email"
+    return "invitation-link"
+
+
+def submit_reviews(db, invitation: dict, items: dict[str | None, dict]) -> str:
+    """Publish the customer's first reviews, verified, in one transaction; returns their new author token.
 
     `items` maps a SKU (None for the shop) to {rating, title, body, author}.
-    Returns counts of created, updated and unchanged reviews.
+    The invitation becomes "used": its link starts no other review, and later
+    edits or a withdrawal need the returned token (widgetserver/authorship.py).
+    :raise InvalidLink: reason "used" when reviews were submitted meanwhile.
     """
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    token, hashed = authorship.new_token()
     with store.write(db):
-        current = reviews_of(db, invitation)
+        invitation = get_invitation(db, invitation["id"])  # as it is inside this transaction
+        if invitation["status"] in ("used", "withdrawn") or reviews_of(db, invitation):
+            raise InvalidLink("used", invitation)
+        method = verification_method(invitation)
         for sku, fields in items.items():
-            old = current.get(sku)
-            if old is None:
-                review_id = store.add_review(
-                    db, invitation["shop_id"], rating=fields["rating"], title=fields["title"], body=fields["body"],
-                    author=fields["author"], locale=invitation["locale"], product_sku=sku, source="invitation",
-                    verified=True, verification_method=VERIFICATION_METHOD, actor="author",
-                )
-                db.execute("INSERT INTO invitation_reviews (invitation_id, review_id, sku) VALUES (?, ?, ?)",
-                           [invitation["id"], review_id, sku])
-                counts["created"] += 1
-            elif old["status"] != "published":
-                counts["unchanged"] += 1  # removed by moderation: not editable
-            elif any(old[k] != fields[k] for k in ("rating", "title", "body", "author")):
-                store.update_review(db, invitation["shop_id"], old["id"], actor="author", **fields)
-                counts["updated"] += 1
-            else:
-                counts["unchanged"] += 1
-        if counts["created"] or counts["updated"]:
-            # Used: the e-mail address is no longer needed (and a pending e-mail is no longer sent).
-            db.execute("UPDATE invitations SET status = 'used', email = NULL, used_at = coalesce(used_at, ?)"
-                       " WHERE id = ?", [store.now_text(), invitation["id"]])
-    return counts
+            review_id = store.add_review(
+                db, invitation["shop_id"], rating=fields["rating"], title=fields["title"], body=fields["body"],
+                author=fields["author"], locale=invitation["locale"], product_sku=sku, source="invitation",
+                verified=True, verification_method=method, author_token_hash=hashed, actor="author",
+            )
+            db.execute("INSERT INTO invitation_reviews (invitation_id, review_id, sku) VALUES (?, ?, ?)",
+                       [invitation["id"], review_id, sku])
+        # Used: the e-mail address is no longer needed (and a pending e-mail is no longer sent).
+        db.execute("UPDATE invitations SET status = 'used', email = NULL, used_at = ? WHERE id = ?",
+                   [store.now_text(), invitation["id"]])
+    return token
 
 
-def withdraw(db, invitation: dict) -> int:
-    """The author withdraws every review of the invitation and erases their text; the link stops working.
+LINK_STATUSES = {
+    "returned": "review_url is the customer's link: send it to them yourself.",
+    "emailed": "We e-mail the customer ourselves (you gave an address), so the link is only in that e-mail.",
+    "submitted": "The customer has written their reviews; the link only started them, and only the "
+                 "customer can change them now.",
+    "closed": "The link expired or the customer withdrew their reviews.",
+}
 
-    The rating stays (withdrawn reviews count in no aggregate); title, body,
-    display name and earlier versions are erased. Returns the number withdrawn.
+
+def link_status(db, invitation: dict) -> str:
+    """Whether the shop may be handed the invitation's review link, as one of LINK_STATUSES."""
+    if invitation["status"] == "used" or reviews_of(db, invitation):
+        return "submitted"
+    if invitation["status"] in ("withdrawn", "expired") or store.utcnow() >= store.parse_time(invitation["expires_at"]):
+        return "closed"
+    if invitation["email"] is not None or invitation["sent_at"] is not None or invitation["status"] in ("sending", "sent"):
+        return "emailed"
+    return "returned"
+
+
+def disclose_link(db, invitation: dict, base_url: str, secret: str) -> tuple[str | None, str]:
+    """The link for the shop-facing API or CLI: (url, "returned"), or (None, why not) per LINK_STATUSES.
+
+    Handing the link out is recorded (link_disclosed_at) in the same
+    transaction, so a review written with it is disclosed as "invitation-link".
     """
     with store.write(db):
-        count = 0
-        for review in reviews_of(db, invitation).values():
-            if review["status"] == "published":
-                store.set_review_status(db, invitation["shop_id"], review["id"], "withdrawn",
-                                        reason="withdrawn by the author", actor="author")
-                count += 1
-            if review["status"] in ("published", "withdrawn"):
-                db.execute("UPDATE reviews SET title = '', body = '', author = '' WHERE id = ?", [review["id"]])
-                db.execute("DELETE FROM review_versions WHERE review_id = ?", [review["id"]])
-                store.audit(db, shop_id=invitation["shop_id"], actor="author", action="erase", entity="review",
-                            entity_id=review["id"], data={"fields": ["title", "body", "author", "versions"]})
-        db.execute("UPDATE invitations SET status = 'withdrawn', email = NULL, customer_name = '' WHERE id = ?",
-                   [invitation["id"]])
-        store.audit(db, shop_id=invitation["shop_id"], actor="author", action="withdraw", entity="invitation",
-                    entity_id=invitation["id"], data={"reviews": count})
-    return count
+        invitation = get_invitation(db, invitation["id"])
+        status = link_status(db, invitation)
+        if status != "returned":
+            return None, status
+        db.execute("UPDATE invitations SET link_disclosed_at = coalesce(link_disclosed_at, ?) WHERE id = ?",
+                   [store.now_text(), invitation["id"]])
+    return review_url(base_url, secret, invitation), status
 
 
 # --- bulk import -----------------------------------------------------------------

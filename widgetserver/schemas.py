@@ -110,6 +110,11 @@ class ReviewSchema(Schema):
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True, metadata={"description": "Later than created_at when the author edited it."})
     verified = fields.Boolean(required=True, metadata={"description": "Written through an invitation tied to an order."})
+    verification_method = fields.String(allow_none=True, required=True, metadata={
+        "enum": ["invitation-email", "invitation-link", None],
+        "description": "How a verified review was verified: invitation-email (our server e-mailed the invitation "
+                       "to the address the shop gave for the order; the shop never had the link) or "
+                       "invitation-link (the shop was handed the link). null for unverified reviews."})
     source = fields.String(required=True, metadata={"enum": ["import", "invitation", "open"]})
     locale = fields.String(allow_none=True)
     product = fields.String(allow_none=True, metadata={"description": "SKU, or null for a review of the shop."})
@@ -270,11 +275,18 @@ class InvitationInputSchema(Schema):
 
 
 class InvitationSchema(Schema):
-    """A created invitation. review_url works without e-mail: send it yourself if you like."""
+    """An invitation. review_url is present only when link_status is "returned": then send it yourself."""
 
     id = fields.Integer(required=True)
     order_ref = fields.String(required=True)
-    review_url = fields.String(required=True, metadata={"description": "The customer's personal review link."})
+    review_url = fields.String(metadata={"description": "The customer's personal review link; it starts a first "
+                                                        "review only. Present only when link_status is "
+                                                        "\"returned\"."})
+    link_status = fields.String(required=True, metadata={
+        "enum": ["returned", "emailed", "submitted", "closed"],
+        "description": "returned: review_url is here, send it to the customer yourself. emailed: we e-mail the "
+                       "customer (you gave an address), so the link is only in that e-mail. submitted: the "
+                       "customer wrote their reviews; only they can change them. closed: expired or withdrawn."})
     send_at = fields.DateTime(required=True, metadata={"description": "When the invitation e-mail goes out."})
     expires_at = fields.DateTime(required=True, metadata={"description": "When the link stops working."})
     status = fields.String(required=True, metadata={"enum": ["pending", "sending", "sent", "failed", "used",

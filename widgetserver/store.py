@@ -311,6 +311,41 @@ def _m003_reports(db: sqlite_utils.Database) -> None:
     )
 
 
+# How a verified review was verified (honest disclosure, shown in the API, the export and the transparency page):
+# "invitation-email": our server e-mailed the invitation to the address the shop gave for the order, and the
+#   shop never received the link; "invitation-link": the shop was handed the link (it may have sent it itself).
+VERIFICATION_METHODS = ("invitation-email", "invitation-link")
+
+
+def _m004_author_tokens(db: sqlite_utils.Database) -> None:
+    # Only the author can change a review: editing or withdrawing needs the author token made at submission
+    # (widgetserver/authorship.py); only its SHA-256 hash is kept. Reviews of one submission share it.
+    # link_disclosed_at: when the shop-facing API or CLI first handed out the invitation's review link.
+    db.executescript(
+        f"""
+        ALTER TABLE reviews ADD COLUMN author_token_hash TEXT;
+        CREATE INDEX reviews_author_token ON reviews (author_token_hash) WHERE author_token_hash IS NOT NULL;
+        ALTER TABLE invitations ADD COLUMN link_disclosed_at TEXT;
+        -- Before this version every invitation's link was returned to the shop: we cannot prove otherwise.
+        UPDATE invitations SET link_disclosed_at = created_at;
+        UPDATE reviews SET verification_method = 'invitation-link' WHERE verified = 1;
+        UPDATE reviews SET verification_method = NULL WHERE verified = 0;
+        CREATE TRIGGER reviews_verification_valid BEFORE INSERT ON reviews
+        WHEN (NEW.verified = 1 AND coalesce(NEW.verification_method, '') NOT IN {VERIFICATION_METHODS!r})
+          OR (NEW.verified = 0 AND NEW.verification_method IS NOT NULL)
+        BEGIN
+            SELECT RAISE(ABORT, 'verification_method: a verified review needs one of invitation-email/invitation-link, others none');
+        END;
+        CREATE TRIGGER reviews_verification_fixed BEFORE UPDATE OF verified, verification_method, source ON reviews
+        WHEN OLD.verified IS NOT NEW.verified OR OLD.verification_method IS NOT NEW.verification_method
+          OR OLD.source IS NOT NEW.source
+        BEGIN
+            SELECT RAISE(ABORT, 'verified, verification_method and source are fixed once a review is stored');
+        END;
+        """
+    )
+
+
 ALERT_MODES = ("immediate", "digest")
 OUTBOX_KINDS = ("alert", "digest", "webhook", "followup")
 OUTBOX_STATUSES = ("pending", "sending", "delivered", "failed")
@@ -563,6 +598,7 @@ MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "invitations", _m002_invitations),
     (3, "reports", _m003_reports),
+    (4, "author tokens and verification methods", _m004_author_tokens),
     (6, "canonical timestamps", _m006_canonical_times),
     (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
@@ -893,6 +929,7 @@ def add_review(
     verification_method: str | None = None,
     created_at: datetime | None = None,
     external_id: str | None = None,
+    author_token_hash: str | None = None,
     actor: str = "api",
 ) -> int:
     """Store a published review and count it in the aggregates, in one transaction.
@@ -921,15 +958,16 @@ def add_review(
             raise StoreError(f"A review with external id {external_id!r} was imported already.", "external_id", 409)
         review_id = db.execute(
             "INSERT INTO reviews (shop_id, product_id, rating, title, body, author, locale, verified,"
-            " verification_method, source, external_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " verification_method, source, external_id, author_token_hash, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [shop_id, product_id, rating, title, body, author, locale, int(verified), verification_method,
-             source, external_id, created, created],
+             source, external_id, author_token_hash, created, created],
         ).lastrowid
         _adjust(db, shop_id, product_id, rating, +1)
         bump(db, shop_id)
         audit(db, shop_id=shop_id, actor=actor, action="create", entity="review", entity_id=review_id,
-              data={"rating": rating, "source": source, "verified": verified, "product": product_sku})
+              data={"rating": rating, "source": source, "verified": verified,
+                    "verification_method": verification_method, "product": product_sku})
         from . import events  # late: events imports the modules that import the store
 
         events.review_created(db, shop_id, review_id, rating, source)
@@ -1023,7 +1061,7 @@ def set_reply(db, shop_id: int, review_id: int, *, body: str, author: str, role:
 
 
 REVIEW_SELECT = (
-    "SELECT r.id, r.rating, r.title, r.body, r.author, r.locale, r.verified, r.source, r.status,"
+    "SELECT r.id, r.rating, r.title, r.body, r.author, r.locale, r.verified, r.verification_method, r.source, r.status,"
     " r.created_at, r.updated_at, p.sku AS product,"
     " rp.body AS reply_body, rp.author AS reply_author, rp.role AS reply_role,"
     " rp.created_at AS reply_created_at, rp.updated_at AS reply_updated_at"
@@ -1050,6 +1088,7 @@ def shape_review(row: dict) -> dict:
         "author": row["author"],
         "locale": row["locale"],
         "verified": bool(row["verified"]),
+        "verification_method": row["verification_method"],
         "source": row["source"],
         "product": row["product"],
         "created_at": parse_time(row["created_at"]),
@@ -1137,12 +1176,11 @@ def _keyset(order, size: int) -> str:
 
 def export_rows(db, shop_id: int) -> Iterator[dict]:
     """Everything the shop's reviews hold, every status, oldest first, with reply and history."""
-    for row in db.query(REVIEW_SELECT.replace("SELECT r.id", "SELECT r.external_id, r.verification_method,"
-                                              " r.status_reason, r.id") + " WHERE r.shop_id = ? ORDER BY r.id",
+    for row in db.query(REVIEW_SELECT.replace("SELECT r.id", "SELECT r.external_id, r.status_reason, r.id") + " WHERE r.shop_id = ? ORDER BY r.id",
                         [shop_id]):
         review = shape_review(row)
         review.update(status=row["status"], external_id=row["external_id"],
-                      verification_method=row["verification_method"], status_reason=row["status_reason"])
+                      status_reason=row["status_reason"])
         review["versions"] = list(db.query(
             "SELECT rating, title, body, author, valid_from, valid_to FROM review_versions WHERE review_id = ? ORDER BY id",
             [row["id"]]))
@@ -1150,3 +1188,19 @@ def export_rows(db, shop_id: int) -> Iterator[dict]:
             "SELECT body, author, role, valid_from, valid_to FROM reply_versions WHERE review_id = ? ORDER BY id",
             [row["id"]]))
         yield review
+
+
+def verification_counts(db, shop_id: int) -> dict[str, int]:
+    """Published reviews of the shop by how they came in, for the transparency page.
+
+    Keys: each of VERIFICATION_METHODS (verified reviews), "import" (the shop's
+    earlier reviews, unverified), "open" (written without an invitation,
+    unverified), and "total".
+    """
+    counts = {key: 0 for key in (*VERIFICATION_METHODS, "import", "open")}
+    for method, source, n in db.execute(
+        "SELECT verification_method, source, count(*) FROM reviews WHERE shop_id = ? AND status = 'published'"
+        " GROUP BY verification_method, source", [shop_id]):
+        counts[method if method else source] = counts.get(method if method else source, 0) + n
+    counts["total"] = sum(counts.values())
+    return counts
