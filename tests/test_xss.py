@@ -63,7 +63,7 @@ def site(db, shop, auth, client, clock):
     first = store.add_review(db, shop["id"], rating=1, author="Piet", title="Slecht", body="Nooit geleverd.",
                              product_sku="SKU-1")
     store.add_review(db, shop["id"], rating=5, author="Els", title="Top", body="Prima.")
-    invitation = invite(client, auth, skus=["SKU-1"])
+    invitation = invite(client, auth, skus=["SKU-1"], email=None)
     return {"review": first, "invitation": path_of(invitation["review_url"])}
 
 
@@ -75,7 +75,7 @@ def routes(site) -> list[str]:
         "/w/acme/recent.html", "/w/acme/summary.html", "/w/{}/bundle.json",
         "/s/{}", "/s/acme/p/{}", "/s/acme", "/s/acme/p/SKU-1",
         "/s/{}/reviews/%d/report" % review, "/s/acme/reviews/{}/report", "/s/acme/reviews/%d/report" % review,
-        "/s/{}/write", "/s/acme/write?product={}", "/r/{}", site["invitation"],
+        "/s/{}/write", "/s/acme/write?product={}", "/r/{}", "/a/{}", site["invitation"],
         "/demo/{}/embed", "/demo/acme/embed", "/{}", "/api/v1/shops/{}/snippet?widget=badge",
     ]
 
