@@ -133,3 +133,37 @@ def test_api_product_name_is_sanitised(client, auth):
     response = client.post("/api/v1/shops/acme/products", json={"sku": "S-9", "name": "<b>Rok</b> 5 > 4"}, headers=auth)
     assert response.status_code == 201, response.json
     assert response.json["name"] == "Rok 5 > 4"
+
+
+# --- the shortcut for text without markup characters ---------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from widgetserver.sanitize import _CONTROL, strip_markup  # noqa: E402
+
+_markup_free = st.text(
+    alphabet=st.one_of(st.characters(blacklist_characters="<&", blacklist_categories=("Cs",)),
+                       st.sampled_from(list(">\"'=/;#!?-{}[]\t\n é€ß—…\u200b\ufeff\ufffe"))),
+    max_size=200,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_markup_free)
+def test_shortcut_equals_the_full_bleach_pass(text):
+    """strip_markup returns markup-free text untouched; bleach's full pass must agree on all of it."""
+    import bleach
+
+    text = _CONTROL.sub("", text)
+    full = html.unescape(bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True))
+    assert strip_markup(text) == full == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>&;#x3cltgamp/b !-é")), max_size=60))
+def test_text_with_markup_characters_takes_the_full_pass(text):
+    import bleach
+
+    text = _CONTROL.sub("", text)
+    assert strip_markup(text) == html.unescape(
+        bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True))

@@ -210,14 +210,23 @@ def keys_revoke(db_path, key):
               help="Default: from the file name (.jsonl/.ndjson) or its first character.")
 def import_command(db_path, shop, file, fmt):
     """Import reviews into SHOP from a CSV or JSON Lines FILE: all rows, or none if any row is bad."""
-    from .transfer import ImportFailed, detect_format, import_reviews, open_text
+    from .transfer import DELIMITER_NAMES, ImportFailed, decode_upload, detect_format, import_reviews, sniff_delimiter
 
     _, db = open_db(db_path)
     row = shop_or_fail(db, shop)
-    text = open_text(file.read())
-    fmt = fmt or detect_format(file.name, text.getvalue()[:100])
     try:
-        counts = import_reviews(db, row, text, fmt)
+        text, encoding = decode_upload(file.read())
+    except ImportFailed as exc:
+        raise click.ClickException(f"{file.name}: {exc.problems[0][1]}") from None
+    fmt = fmt or detect_format(file.name, text.getvalue()[:100])
+    delimiter = None
+    if fmt == "csv":
+        delimiter = sniff_delimiter(text.getvalue()[:4096])
+        click.echo(f"Reading {file.name}: CSV, {encoding}, {DELIMITER_NAMES.get(delimiter, repr(delimiter))}-separated.")
+    else:
+        click.echo(f"Reading {file.name}: JSON Lines, {encoding}.")
+    try:
+        counts = import_reviews(db, row, text, fmt, delimiter)
     except ImportFailed as exc:
         for line, message in exc.problems:
             click.echo(f"{file.name}:{line}: {message}", err=True)

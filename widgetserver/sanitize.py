@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 
-import bleach
+from bleach.sanitizer import Cleaner
 
 # C0/C1 control characters except tab and newline; also lone surrogates and the noncharacters U+FFFE/U+FFFF.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -21,6 +22,31 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 # Identifiers (SKU, order reference, external id) are shown and exported as they are: these never belong in one.
 _ID_INVALID = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 MAX_JSON_DEPTH = 8  # no request body of the API nests deeper than 2; a margin, and far from the parser's limit
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_local = threading.local()
+
+
+def _cleaner() -> Cleaner:
+    """This thread's bleach Cleaner, built once: building one per call cost most of an import's time.
+
+    (bleach's Cleaner keeps parser state, so it is not shared between threads.)
+    """
+    cleaner = getattr(_local, "cleaner", None)
+    if cleaner is None:
+        cleaner = _local.cleaner = Cleaner(tags=set(), attributes={}, strip=True, strip_comments=True)
+    return cleaner
+
+
+def strip_markup(text: str) -> str:
+    """One pass: bleach removes tags and comments, then entities are decoded.
+
+    Text without "<" or "&" has no tag, comment or entity, so bleach would only escape its
+    ">"s, which decoding turns back: it is returned as it is, without running the HTML parser
+    (tests/test_sanitize.py checks this shortcut against the full pass on generated text).
+    """
+    if "<" not in text and "&" not in text:
+        return text
+    return html.unescape(_cleaner().clean(text))
 
 
 class UnsafeText(ValueError):
@@ -37,10 +63,13 @@ def clean_text(value: str, *, multiline: bool = True) -> str:
     """
     if "\x00" in value:
         raise UnsafeText("Contains a NUL byte; remove it and send plain text.")
-    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text)
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    text = value if value.isascii() else unicodedata.normalize("NFC", value)  # ASCII is NFC already
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
     for _ in range(_MAX_PASSES):
-        cleaned = html.unescape(bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True))
+        cleaned = strip_markup(text)
         if cleaned == text:
             break
         text = cleaned
@@ -48,8 +77,9 @@ def clean_text(value: str, *, multiline: bool = True) -> str:
         # Still changing after every pass: entities nested this deep only hide markup.
         raise UnsafeText("Contains markup hidden behind nested HTML entities; send plain text.")
     if multiline:
-        lines = [line.rstrip() for line in text.split("\n")]
-        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+        if "\n" in text:
+            lines = [line.rstrip() for line in text.split("\n")]
+            text = _BLANK_RUNS.sub("\n\n", "\n".join(lines))
     else:
         text = " ".join(text.split())
     return text.strip()

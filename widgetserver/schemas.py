@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
@@ -53,12 +54,15 @@ def printable(value: str) -> None:
         raise ValidationError(problem)
 
 
+SKU_PATTERN = r"^[^\s\x00-\x1f/][^\x00-\x1f/]{0,62}[^\s\x00-\x1f/]$|^[^\s\x00-\x1f/]$"
+
+
 class Sku(fields.String):
     """A product SKU: 1-64 printable characters, no spaces at the ends."""
 
     def __init__(self, **kwargs):
         super().__init__(
-            validate=[validate.Regexp(r"^[^\s\x00-\x1f/][^\x00-\x1f/]{0,62}[^\s\x00-\x1f/]$|^[^\s\x00-\x1f/]$",
+            validate=[validate.Regexp(SKU_PATTERN,
                                       error="Must be 1-64 characters without slashes, control characters or "
                                             "leading/trailing spaces."), printable],
             **kwargs,
@@ -219,6 +223,73 @@ class ReviewImportSchema(Schema):
     locale = fields.String(load_default=None, validate=validate.OneOf(LOCALES, error="Must be one of: {choices}."))
     external_id = fields.String(load_default=None, validate=[validate.Length(1, 128), printable],
                                 metadata={"description": "Your id for it; a second import with the same id is refused."})
+
+
+_SKU = re.compile(SKU_PATTERN)
+
+
+def load_review_import(schema: ReviewImportSchema, data: dict) -> dict:
+    """`schema.load(data)` for a row of an import, with a shortcut for rows that are plainly valid.
+
+    marshmallow costs ~100 us a row, most of an import's time. Rows whose every field is of the
+    expected type and passes the same checks are built here directly; anything else (a missing,
+    unknown or odd field, any error) goes through the schema, which says what is wrong.
+    tests/test_transfer.py checks on generated rows that the shortcut and the schema agree.
+    """
+    fast = _plain_review_import(data)
+    return fast if fast is not None else schema.load(data)
+
+
+def _plain_review_import(data: dict) -> dict | None:
+    if not data.keys() <= _IMPORT_FIELDS or "author" not in data or "rating" not in data:
+        return None
+    rating = data["rating"]
+    if type(rating) is not int or not 1 <= rating <= 5:
+        return None
+    out = {"rating": rating}
+    try:
+        for name, multiline, low, high in _IMPORT_TEXT:
+            value = data.get(name, "")
+            if type(value) is not str:
+                return None
+            text = clean_text(value, multiline=multiline) if value else ""
+            if not low <= len(text) <= high:
+                return None
+            out[name] = text
+    except UnsafeText:
+        return None
+    created = data.get("created_at")
+    if created is not None:
+        if type(created) is not str:
+            return None
+        try:
+            created = datetime.fromisoformat(created)
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+            if store.time_problem(created, ahead=store.REVIEW_AHEAD):
+                return None
+            created = created.astimezone(timezone.utc)
+        except (ValueError, OverflowError):
+            return None
+    out["created_at"] = created
+    product = data.get("product")
+    if product is not None and (type(product) is not str or not _SKU.match(product) or identifier_problem(product)):
+        return None
+    out["product"] = product
+    locale = data.get("locale")
+    if locale is not None and (type(locale) is not str or locale not in LOCALES):
+        return None
+    out["locale"] = locale
+    external_id = data.get("external_id")
+    if external_id is not None and (type(external_id) is not str or not 1 <= len(external_id) <= 128
+                                    or identifier_problem(external_id)):
+        return None
+    out["external_id"] = external_id
+    return out
+
+
+_IMPORT_FIELDS = {"rating", "title", "body", "author", "created_at", "product", "locale", "external_id"}
+_IMPORT_TEXT = (("title", False, 0, 200), ("body", True, 0, 10000), ("author", False, 1, 100))
 
 
 class ReplyInputSchema(Schema):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 from typing import IO, Iterator
 
+import charset_normalizer
 from marshmallow import ValidationError
 
 from . import schemas, store
@@ -27,11 +29,12 @@ class ImportFailed(Exception):
         self.problems = problems
 
 
-def _rows_csv(stream: IO[str]) -> Iterator[tuple[int, dict]]:
-    reader = csv.DictReader(stream)
+def _rows_csv(stream: IO[str], delimiter: str = ",") -> Iterator[tuple[int, dict]]:
+    reader = csv.DictReader(stream, delimiter=delimiter)
     unknown = [c for c in (reader.fieldnames or []) if c not in KNOWN_COLUMNS]
     if unknown:
-        raise ImportFailed([(1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(KNOWN_COLUMNS)}")])
+        raise ImportFailed([(1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(KNOWN_COLUMNS)}"
+                                + (f" (read with delimiter {delimiter!r})" if len(reader.fieldnames or []) == 1 else ""))])
     line = reader.line_num + 1
     for row in reader:
         yield line, {k: v for k, v in row.items() if v not in (None, "")}
@@ -76,18 +79,30 @@ def _flatten_exported(data: dict) -> dict:
     return row
 
 
-def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
+def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | None = None) -> dict:
     """Validate every row, then import all of them in one transaction, or none.
 
+    `delimiter` of a CSV: "," or ";" (or tab); by default read from its header line (`sniff_delimiter`).
     :raise ImportFailed: listing every bad row by line number.
     """
-    rows = _rows_csv(stream) if fmt == "csv" else _rows_jsonl(stream)
+    if fmt == "csv":
+        if delimiter is None:
+            start = stream.tell()
+            delimiter = sniff_delimiter(stream.read(4096))
+            stream.seek(start)
+        rows = _rows_csv(stream, delimiter)
+    else:
+        rows = _rows_jsonl(stream)
     review_schema = schemas.ReviewImportSchema()
     reply_schema = schemas.ReplyInputSchema()
     product_schema = schemas.ProductInputSchema()
+    known_skus = {sku for (sku,) in db.execute("SELECT sku FROM products WHERE shop_id = ?", [shop["id"]])}
     problems: list[tuple[int, str]] = []
     products: dict[str, dict] = {}
-    reviews: list[tuple[int, dict, dict | None, tuple | None]] = []
+    reviews: list[dict] = []
+    lines: list[int] = []
+    statuses: list[tuple[int, tuple]] = []  # (index in reviews, (status, reason))
+    external_lines: dict[str, int] = {}
     for line, raw in rows:
         if "__error__" in raw:
             problems.append((line, raw["__error__"]))
@@ -104,7 +119,7 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
             number = whole_number(review_data["rating"], max_digits=1)
             review_data["rating"] = review_data["rating"] if number is None else number
         try:
-            review = review_schema.load(review_data)
+            review = schemas.load_review_import(review_schema, review_data)
             reply = None
             if any(k in raw for k in REPLY_COLUMNS):
                 reply = reply_schema.load({k.removeprefix("reply_"): raw.get(k, "") for k in REPLY_COLUMNS})
@@ -112,36 +127,48 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str) -> dict:
             problems.append((line, _describe(exc)))
             continue
         sku = review["product"]
-        if sku and sku not in products and store.product_by_sku(db, shop["id"], sku) is None:
+        if sku and sku not in products and sku not in known_skus:
             if raw.get("product_name"):
                 products[sku] = {"name": raw["product_name"], "url": raw.get("product_url")}
             else:
                 problems.append((line, f"product: unknown SKU {sku!r}; create the product first or add a product_name column"))
                 continue
-        reviews.append((line, review, reply, raw.get("__status__")))
+        external_id = review["external_id"]
+        if external_id:
+            if external_id in external_lines:
+                problems.append((line, f"external_id: {external_id!r} is on line {external_lines[external_id]} already"))
+                continue
+            external_lines[external_id] = line
+        if raw.get("__status__"):
+            statuses.append((len(reviews), raw["__status__"]))
+        reviews.append({"rating": review["rating"], "author": review["author"], "title": review["title"],
+                        "body": review["body"], "locale": review["locale"], "product_sku": sku,
+                        "created_at": review["created_at"], "external_id": external_id, "reply": reply})
+        lines.append(line)
+    taken = _taken_external_ids(db, shop["id"], list(external_lines))
+    problems += [(external_lines[e], f"external_id: {e!r} was imported already") for e in taken]
     if problems:
-        raise ImportFailed(problems)
-    counts = {"reviews": 0, "products": 0, "replies": 0}
+        raise ImportFailed(sorted(problems))
     with store.write(db):
         for sku, fields in products.items():
             store.upsert_product(db, shop["id"], sku, actor="import", **fields)
-            counts["products"] += 1
-        for line, review, reply, status in reviews:
-            try:
-                review_id = store.add_review(
-                    db, shop["id"], rating=review["rating"], author=review["author"], title=review["title"],
-                    body=review["body"], locale=review["locale"], product_sku=review["product"], source="import",
-                    created_at=review["created_at"], external_id=review["external_id"], actor="import",
-                )
-            except store.StoreError as exc:
-                raise ImportFailed([(line, f"{exc.field}: {exc.message}")]) from None
-            counts["reviews"] += 1
-            if reply:
-                store.set_reply(db, shop["id"], review_id, actor="import", **reply)
-                counts["replies"] += 1
-            if status:
-                store.set_review_status(db, shop["id"], review_id, status[0], status[1], actor="import")
-    return counts
+        try:
+            ids = store.add_reviews(db, shop["id"], reviews, source="import", actor="import")
+        except store.StoreError as exc:
+            raise ImportFailed([(1, f"{exc.field}: {exc.message}")]) from None
+        for index, (status, reason) in statuses:
+            store.set_review_status(db, shop["id"], ids[index], status, reason, actor="import")
+    return {"reviews": len(reviews), "products": len(products), "replies": sum(1 for r in reviews if r["reply"])}
+
+
+def _taken_external_ids(db, shop_id: int, external_ids: list[str]) -> list[str]:
+    taken = []
+    for start in range(0, len(external_ids), 500):
+        chunk = external_ids[start:start + 500]
+        taken += [e for (e,) in db.execute(
+            f"SELECT external_id FROM reviews WHERE shop_id = ? AND external_id IN ({', '.join('?' * len(chunk))})",
+            [shop_id, *chunk])]
+    return taken
 
 
 def _describe(exc: ValidationError) -> str:
@@ -173,6 +200,59 @@ def detect_format(name: str, head: str) -> str:
     return "jsonl" if head.lstrip().startswith("{") else "csv"
 
 
+def decode_upload(data: bytes) -> tuple[io.StringIO, str]:
+    """Bytes of an upload or file as text, and the name of the encoding found.
+
+    UTF-8 (with or without a byte-order mark) is taken as it is; anything else — Excel's
+    Windows-1252 CSVs, UTF-16 — is identified by charset-normalizer among the encodings that
+    spreadsheets in our languages (nl, en, de, fr) save. Left free, it picks Windows-1250 for
+    Dutch text as readily as Windows-1252, and that turns "è" into "č".
+    :raise ImportFailed: when no encoding fits (e.g. a binary file).
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return io.StringIO(data[len(codecs.BOM_UTF8):].decode("utf-8", "strict"), newline=""), "UTF-8 with BOM"
+    try:
+        return io.StringIO(data.decode("utf-8"), newline=""), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data, cp_isolation=list(WESTERN_ENCODINGS)).best()
+    if best is None:
+        raise ImportFailed([(1, "not text in an encoding this server knows; save the file as CSV (UTF-8)")])
+    return io.StringIO(str(best).lstrip("\ufeff"), newline=""), WESTERN_ENCODINGS.get(best.encoding, best.encoding)
+
+
+# Candidates, with the names people know from their spreadsheet's "save as" dialog.
+WESTERN_ENCODINGS = {"cp1252": "Windows-1252", "iso8859_15": "ISO-8859-15", "latin_1": "ISO-8859-1 (Latin-1)",
+                     "mac_roman": "Mac Roman", "cp850": "DOS Latin-1 (CP850)", "utf_16": "UTF-16",
+                     "utf_16_le": "UTF-16 LE", "utf_16_be": "UTF-16 BE", "utf_32": "UTF-32"}
+
+
 def open_text(data: bytes) -> io.StringIO:
-    """Bytes of an upload or file as text (UTF-8, BOM allowed)."""
-    return io.StringIO(data.decode("utf-8-sig"), newline="")
+    """Bytes of an upload or file as text (see `decode_upload`)."""
+    return decode_upload(data)[0]
+
+
+DELIMITERS = ",;\t"
+
+
+def sniff_delimiter(head: str) -> str:
+    """The CSV delimiter: "," or ";" (Excel's in Dutch, German and French settings) or a tab.
+
+    csv.Sniffer reads the start of the file; the header line, which holds only column names,
+    has the last word: the delimiter that splits it into the most known columns wins.
+    """
+    try:
+        sniffed = csv.Sniffer().sniff(head, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ","
+    header = head.splitlines()[0] if head else ""
+
+    def known(delimiter: str) -> int:
+        names = next(csv.reader([header], delimiter=delimiter), [])
+        return sum(1 for name in names if name.strip() in KNOWN_COLUMNS)
+
+    best = max(DELIMITERS, key=lambda d: (known(d), d == sniffed))
+    return best if known(best) > known(sniffed) else sniffed
+
+
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}

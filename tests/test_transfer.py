@@ -1,0 +1,201 @@
+"""Importing files as shop owners have them: encodings, delimiters, the sample file, the fast paths."""
+
+from __future__ import annotations
+
+import codecs
+import io
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from marshmallow import ValidationError
+
+from widgetserver import schemas, store
+from widgetserver.cli import main
+from widgetserver.transfer import ImportFailed, decode_upload, import_reviews, sniff_delimiter
+
+SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "old-reviews.csv"
+
+HEADER = "rating;title;body;author;created_at;product;product_name"
+DUTCH_ROWS = [
+    "5;Prachtig, écht waar;Kleur is precies zoals op de foto’s;Hélène;2024-03-01T10:00:00Z;JURK-9;Jurk – groen",
+    '2;Naad liet los;"Voor € 79,95 had ik meer verwacht; jammer";Joost;2024-03-02T10:00:00Z;JURK-9;Jurk – groen',
+]
+
+
+def import_file(runner, tmp_path, data: bytes, name="reviews.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return runner.invoke(main, ["import", "acme", str(path)])
+
+
+def texts(db, shop):
+    return [(r["title"], r["body"], r["author"]) for r in
+            db.query("SELECT title, body, author FROM reviews WHERE shop_id = ? ORDER BY created_at", [shop["id"]])]
+
+
+# --- the sample file README's import step uses ----------------------------------
+
+
+def test_sample_file_imports_and_says_what_it_found(runner, db, shop):
+    result = runner.invoke(main, ["import", "acme", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "Windows-1252" in result.output and "semicolon-separated" in result.output
+    assert "Imported 12 reviews, 2 products, 3 replies." in result.output  # JURK-1078 and TRUI-2201 are new
+    stored = [t for row in texts(db, shop) for t in row]
+    assert any("€ 79,95" in t for t in stored)
+    assert "R. Öztürk" in stored and "Hélène" in stored and "Amélie" in stored
+    assert any("één" in t for t in stored) and any("foto’s" in t for t in stored)
+    assert any("Bien reçu" == t for t in stored)
+    assert not any("\ufffd" in t or "Ã" in t for t in stored)  # nothing decoded with the wrong table
+    summary = store.summary_for(db, shop["id"])
+    assert summary["count"] == 12 and min(int(k) for k, v in summary["distribution"].items() if v) == 1
+    assert store.recompute(db) == []
+
+
+def test_sample_file_is_windows_1252_with_semicolons():
+    data = SAMPLE.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert data.split(b"\r\n", 1)[0].count(b";") >= 8
+
+
+# --- encodings ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding, bom, name", [
+    ("cp1252", b"", "Windows-1252"),
+    ("utf-8", b"", "UTF-8"),
+    ("utf-8", codecs.BOM_UTF8, "UTF-8 with BOM"),
+    ("utf-16", b"", "UTF-16"),
+])
+def test_encodings_are_detected_and_named(runner, db, shop, tmp_path, encoding, bom, name):
+    data = bom + "\r\n".join([HEADER, *DUTCH_ROWS]).encode(encoding)
+    result = import_file(runner, tmp_path, data)
+    assert result.exit_code == 0, result.output
+    assert f"CSV, {name}, semicolon-separated" in result.output
+    assert texts(db, shop)[0] == ("Prachtig, écht waar", "Kleur is precies zoals op de foto’s", "Hélène")
+    assert texts(db, shop)[1][1] == "Voor € 79,95 had ik meer verwacht; jammer"
+
+
+def test_bom_does_not_end_up_in_the_first_column_name():
+    text, name = decode_upload(codecs.BOM_UTF8 + b"rating,author\n5,Anna\n")
+    assert name == "UTF-8 with BOM" and text.getvalue().startswith("rating,")
+
+
+def test_binary_file_is_refused_with_a_message(runner, db, shop, tmp_path):
+    result = import_file(runner, tmp_path, bytes(range(256)) * 40)
+    assert result.exit_code != 0
+    assert "Nothing imported" in result.output or "encoding" in result.output or "column" in result.output
+    assert store.summary_for(db, shop["id"])["count"] == 0
+
+
+# --- delimiters -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter, word", [(",", "comma"), (";", "semicolon"), ("\t", "tab")])
+def test_delimiters(runner, db, shop, tmp_path, delimiter, word):
+    rows = [["rating", "author", "body"], ["4", "Anna", "Mooi; snel, en goed"], ["1", "Bram", "Kapot, helaas; retour"]]
+    text = "\n".join(delimiter.join(f'"{c}"' if (";" in c or "," in c) else c for c in row) for row in rows)
+    result = import_file(runner, tmp_path, text.encode())
+    assert result.exit_code == 0, result.output
+    assert f"{word}-separated" in result.output
+    assert [b for _, b, _ in texts(db, shop)] in (["Mooi; snel, en goed", "Kapot, helaas; retour"],
+                                                  ["Kapot, helaas; retour", "Mooi; snel, en goed"])
+
+
+def test_header_decides_when_the_body_is_full_of_the_other_delimiter():
+    body = "; ".join(["een; twee; drie"] * 20)
+    head = "rating,author,body\n" + "\n".join(f'5,Anna,"{body}"' for _ in range(5))
+    assert sniff_delimiter(head) == ","
+    assert sniff_delimiter("rating;author;body\n" + "\n".join(f'5;Anna;"{body.replace(";", ",")}"'
+                                                              for _ in range(5))) == ";"
+
+
+def test_one_column_header_says_which_delimiter_was_used(db, shop):
+    with pytest.raises(ImportFailed) as exc:
+        import_reviews(db, shop, io.StringIO("rating|author\n5|Anna\n"), "csv")
+    assert "delimiter" in exc.value.problems[0][1]
+
+
+# --- all or nothing, ids and the audit chain ---------------------------------------
+
+
+def test_duplicate_external_ids_are_reported_by_line_and_nothing_is_imported(db, shop):
+    csv_text = "rating,author,external_id\n5,Anna,a1\n4,Bram,a2\n3,Chris,a1\n"
+    with pytest.raises(ImportFailed) as exc:
+        import_reviews(db, shop, io.StringIO(csv_text), "csv")
+    assert exc.value.problems == [(4, "external_id: 'a1' is on line 2 already")]
+    import_reviews(db, shop, io.StringIO("rating,author,external_id\n5,Anna,a1\n"), "csv")
+    with pytest.raises(ImportFailed) as exc:
+        import_reviews(db, shop, io.StringIO("rating,author,external_id\n2,Dirk,b1\n1,Eva,a1\n"), "csv")
+    assert exc.value.problems == [(3, "external_id: 'a1' was imported already")]
+    assert store.summary_for(db, shop["id"])["count"] == 1
+
+
+def test_bulk_import_matches_one_by_one_writes(db, shop):
+    rows = ["rating,author,created_at,product,external_id,reply_body,reply_author,reply_role"]
+    for i in range(60):
+        when = datetime(2020, 1, 1, tzinfo=timezone.utc) + timedelta(days=(i * 37) % 60)
+        reply = "Dank je,Sanne,Klantenservice" if i % 7 == 0 else ",,"
+        rows.append(f"{i % 5 + 1},Buyer {i},{when.isoformat()},{'SKU-1' if i % 3 else ''},x{i},{reply}")
+    counts = import_reviews(db, shop, io.StringIO("\n".join(rows)), "csv")
+    assert counts == {"reviews": 60, "products": 0, "replies": 9}
+    assert store.recompute(db) == []
+    assert store.verify_audit(db)[1] == []
+    audit = db.execute("SELECT entity, count(*) FROM audit_log WHERE actor = 'import' GROUP BY entity").fetchall()
+    assert dict(audit) == {"review": 60, "reply": 9}
+    # ids follow the reviews' times, so id order is time order.
+    times = [r[0] for r in db.execute("SELECT created_at FROM reviews WHERE shop_id = ? ORDER BY id", [shop["id"]])]
+    assert times == sorted(times)
+    page, _ = store.list_reviews(db, shop["id"], limit=100)
+    assert len(page) == 60 and sum(1 for r in page if r["reply"]) == 9
+
+
+def test_a_later_import_appends_after_existing_reviews(db, shop):
+    first = store.add_review(db, shop["id"], rating=4, author="Anna")
+    import_reviews(db, shop, io.StringIO("rating,author\n2,Bram\n5,Chris\n"), "csv")
+    ids = [r[0] for r in db.execute("SELECT id FROM reviews ORDER BY id")]
+    assert ids[0] == first and len(ids) == 3 and len(set(ids)) == 3
+    assert store.verify_audit(db)[1] == []
+
+
+# --- the row shortcut agrees with the schema ----------------------------------------
+
+_values = st.one_of(
+    st.none(), st.integers(-2, 8), st.booleans(), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(["", " ", "Anna", "<b>x</b>", "&lt;i&gt;", "a\x00b", "x" * 129, "y" * 201, "SKU-1", " SKU",
+                     "a/b", "SKU\n", "nl", "en", "xx", "2024-01-02T03:04:05Z", "2024-01-02 03:04", "2024-01-02",
+                     "3024-01-01T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-02T03:04:05+02:00", "\r\n\n\n\nbody"]),
+)
+_rows = st.dictionaries(st.sampled_from(sorted(schemas._IMPORT_FIELDS) + ["verified", "stars"]), _values, max_size=8)
+
+
+def test_shortcut_covers_exactly_the_schema_fields():
+    assert set(schemas.ReviewImportSchema().fields) == schemas._IMPORT_FIELDS
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_rows)
+def test_shortcut_never_accepts_what_the_schema_refuses_and_agrees_on_the_rest(row):
+    schema = schemas.ReviewImportSchema()
+    try:
+        expected = schema.load(dict(row))
+    except ValidationError:
+        expected = None
+    fast = schemas._plain_review_import(dict(row))
+    if fast is not None:
+        assert expected is not None
+        assert fast == expected
+    assert (schemas.load_review_import(schema, dict(row)) if expected is not None else expected) == expected
+
+
+@pytest.mark.parametrize("row", [
+    {"rating": 5, "author": "Anna", "title": "Top", "body": "Goed.\n\nSnel.", "created_at": "2024-01-02T03:04:05Z",
+     "product": "SKU-1", "locale": "nl", "external_id": "e1"},
+    {"rating": 1, "author": "Bram"},
+])
+def test_shortcut_takes_plain_rows(row):
+    assert schemas._plain_review_import(row) == schemas.ReviewImportSchema().load(row)
