@@ -1063,8 +1063,14 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
             db.execute(
                 f"UPDATE aggregates SET count = count + ?, rating_sum = rating_sum + ?, r{rating} = r{rating} + ?"
                 " WHERE shop_id = ? AND product_id = ?", [n, n * rating, n, shop_id, key])
-        _bump(db, shop_id)
+        bump(db, shop_id)
         audit_many(db, shop_id=shop_id, actor=actor, entries=entries)
+        from . import events  # late: events imports the modules that import the store
+
+        for review_id, index in enumerate(order, start=first):
+            events.review_created(db, shop_id, review_id, reviews[index]["rating"], source)
+        for reply in replies:
+            events.reply_published(db, shop_id, reply[0], True)
     return ids
 
 
