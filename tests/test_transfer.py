@@ -168,7 +168,9 @@ _values = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["", " ", "Anna", "<b>x</b>", "&lt;i&gt;", "a\x00b", "x" * 129, "y" * 201, "SKU-1", " SKU",
                      "a/b", "SKU\n", "nl", "en", "xx", "2024-01-02T03:04:05Z", "2024-01-02 03:04", "2024-01-02",
-                     "3024-01-01T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-02T03:04:05+02:00", "\r\n\n\n\nbody"]),
+                     "3024-01-01T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-02T03:04:05+02:00", "\r\n\n\n\nbody",
+                     "1990-05-01T00:00:00Z", "1994-12-31T23:30:00-02:00", "0001-01-01T00:00:00+01:00", "SKU\ufffe",
+                     "e\x85", "9999-12-31T23:59:59-05:00"]),
 )
 _rows = st.dictionaries(st.sampled_from(sorted(schemas._IMPORT_FIELDS) + ["verified", "stars"]), _values, max_size=8)
 
