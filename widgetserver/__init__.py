@@ -36,10 +36,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         WEBHOOK_RETRY_SECONDS=60,
         WEBHOOK_TIMEOUT=10,
         WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False,  # True only for receivers on your own network (SSRF risk)
-        # The review form: posts per link and per client IP within the window (per process).
+        # Rate limits, kept in the database so every worker shares them (widgetserver/ratelimit.py).
+        # The review form: posts per link and per client within the window (seconds).
         FORM_POSTS_PER_TOKEN=10,
         FORM_POSTS_PER_IP=30,
         FORM_RATE_WINDOW=3600,
+        # The report form: reports per client and per review within the window.
+        REPORT_POSTS_PER_IP=10,
+        REPORT_POSTS_PER_REVIEW=30,
+        REPORT_RATE_WINDOW=3600,
+        # Proxies in front of this server that set X-Forwarded-For/-Proto (0: none; trust no such header).
+        TRUSTED_PROXIES=0,
         WTF_CSRF_TIME_LIMIT=6 * 3600,
     )
     app.config.from_pyfile("config.py", silent=True)

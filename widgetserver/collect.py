@@ -16,15 +16,11 @@ a Referer header, and the page is neither cached nor indexed.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 
-from . import authorship, get_db, invitations, schemas, store
+from . import authorship, get_db, invitations, ratelimit, schemas, store
 from .i18n import LOCALES, _, current_locale, use_locale, use_shop_locale
 from .links import base_url
 
@@ -42,40 +38,21 @@ def request_locale() -> str:
 # --- rate limits ---------------------------------------------------------------
 
 
-class SlidingWindow:
-    """Counts events per key over the last `window` seconds, in this process (one per app)."""
-
-    def __init__(self):
-        self.events: dict[str, deque] = {}
-        self.lock = threading.Lock()
-
-    def allow(self, key: str, limit: int, window: float) -> bool:
-        """Record one event for `key` unless `limit` were recorded within `window`; False when over."""
-        now = time.monotonic()
-        with self.lock:
-            if len(self.events) > 10000:  # forget idle keys so memory stays bounded
-                self.events = {k: q for k, q in self.events.items() if q and q[-1] > now - window}
-            queue = self.events.setdefault(key, deque())
-            while queue and queue[0] <= now - window:
-                queue.popleft()
-            if len(queue) >= limit:
-                return False
-            queue.append(now)
-            return True
-
-
-def _limiter() -> SlidingWindow:
-    return current_app.extensions.setdefault("review_form_limiter", SlidingWindow())
-
-
-def within_rate_limits(invitation: dict) -> bool:
-    """Count this post against its link and its client address; False when either is over its limit."""
+def rate_limited(link: str | None) -> int:
+    """Count this post against its client address (and its link, when given); 0 when allowed, else seconds to wait."""
     config = current_app.config
     window = config["FORM_RATE_WINDOW"]
-    limiter = _limiter()
-    by_ip = limiter.allow(f"ip:{request.remote_addr}", config["FORM_POSTS_PER_IP"], window)
-    by_token = limiter.allow(f"invitation:{invitation['id']}", config["FORM_POSTS_PER_TOKEN"], window)
-    return by_ip and by_token
+    limits = [ratelimit.Limit(f"form-ip:{ratelimit.client_key()}", config["FORM_POSTS_PER_IP"], window)]
+    if link is not None:
+        limits.append(ratelimit.Limit(f"form-link:{link}", config["FORM_POSTS_PER_TOKEN"], window))
+    return ratelimit.attempt(get_db(), *limits)
+
+
+def too_many(wait: int):
+    """The 429 page: how long to wait, also as Retry-After."""
+    html, status = message_page(429, _("Too many attempts"),
+                                _("Please wait %(minutes)s minutes and try again.", minutes=ratelimit.minutes(wait)))
+    return html, status, {"Retry-After": str(wait)}
 
 
 # --- pages ---------------------------------------------------------------------
@@ -230,10 +207,6 @@ def _posted_values() -> dict:
     return {k: v for k, v in request.form.items() if k not in ("csrf_token", HONEYPOT)}
 
 
-def _too_many():
-    return message_page(429, _("Too many attempts"), _("Please wait a while (up to an hour) and try again."))
-
-
 def _rejected():
     return message_page(400, _("We could not accept this submission"), _("Please go back and try again. If your browser fills in forms automatically, fill this one in by hand."))
 
@@ -257,8 +230,9 @@ def _checked_post(token):
         invitation = _open(token)
     except invitations.InvalidLink as exc:
         return None, invalid_link_page(exc)
-    if not within_rate_limits(invitation):
-        return None, _too_many()
+    wait = rate_limited(f"invitation:{invitation['id']}")
+    if wait:
+        return None, too_many(wait)
     if request.form.get(HONEYPOT, ""):
         return None, _rejected()
     return invitation, None
@@ -360,12 +334,10 @@ def _checked_author_post(token):
     """(rows, shop, None) for an author post that may proceed, else (..., the page that refuses it)."""
     rows, shop = _author_view(token)
     refusal = _author_refusal(rows)
-    config = current_app.config
-    if refusal is None and not (
-            _limiter().allow(f"author:{authorship.token_hash(token)}", config["FORM_POSTS_PER_TOKEN"],
-                             config["FORM_RATE_WINDOW"])
-            and _limiter().allow(f"ip:{request.remote_addr}", config["FORM_POSTS_PER_IP"], config["FORM_RATE_WINDOW"])):
-        refusal = _too_many()
+    if refusal is None:
+        wait = rate_limited(f"author:{authorship.token_hash(token)}")
+        if wait:
+            refusal = too_many(wait)
     if refusal is None and request.form.get(HONEYPOT, ""):
         refusal = _rejected()
     return rows, shop, refusal
@@ -467,9 +439,9 @@ def open_submit(shop):
     block = _open_block(row)
     if block is None:
         return message_page(404, _("There is no such product in this shop."), _("There is no such product in this shop."))
-    config = current_app.config
-    if not _limiter().allow(f"ip:{request.remote_addr}", config["FORM_POSTS_PER_IP"], config["FORM_RATE_WINDOW"]):
-        return message_page(429, _("Too many attempts"), _("Please wait a while (up to an hour) and try again."))
+    wait = rate_limited(None)
+    if wait:
+        return too_many(wait)
     if request.form.get(HONEYPOT, ""):
         return message_page(400, _("We could not accept this submission"), _("Please go back and try again. If your browser fills in forms automatically, fill this one in by hand."))
     items, errors = parse_form(request.form, [block])

@@ -10,10 +10,10 @@ append-only audit log, so personal data in it can be erased.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, session
 from flask_wtf.csrf import CSRFError
 
-from . import get_db, store
+from . import get_db, ratelimit, store
 from .i18n import _, current_locale, lazy_gettext, use_locale, use_shop_locale
 from .sanitize import UnsafeText, clean_text
 
@@ -39,14 +39,18 @@ def page_locale(shop: dict | None = None) -> str:
 
 
 def add_report(db, shop_id: int, review_id: int, reason: str, note: str, locale: str | None,
-               reporter: str = "shopper") -> int:
+               reporter: str = "shopper", form_token: str | None = None, token_valid_for: int = 0) -> int:
     """Store an open report and its audit entry in one transaction; the review is not touched.
 
     `reporter` is who reported: a shopper (the public form) or the shop (its workspace).
+    `form_token`, when given, is spent in the same transaction (one report per form).
+    :raise ratelimit.TokenSpent: that token was spent before; nothing is stored.
     """
     if reporter not in store.REPORTERS:
         raise store.StoreError(f"reporter must be one of: {', '.join(store.REPORTERS)}.", "reporter")
     with store.write(db):
+        if form_token is not None:
+            ratelimit.spend_token(db, form_token, token_valid_for)
         report_id = db.execute(
             "INSERT INTO reports (shop_id, review_id, reason, note, locale, created_at, reporter)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -68,10 +72,25 @@ def _shop_and_review(shop_slug: str, review_id: int):
     return db, shop, store.get_review(db, shop["id"], review_id)
 
 
-def _page(template: str, status: int = 200, **context):
+def _page(template: str, status: int = 200, headers: dict | None = None, **context):
     response = render_template(template, **context)
     # Content-Security-Policy: the form policy of widgetserver/security.py.
-    return response, status, {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+    return response, status, {"Cache-Control": "no-store", "X-Frame-Options": "DENY", **(headers or {})}
+
+
+def _rate_limited(db, review_id: int) -> int:
+    """Count this post against the client and the review; 0 when allowed, else seconds to wait."""
+    config = current_app.config
+    window = config["REPORT_RATE_WINDOW"]
+    return ratelimit.attempt(
+        db,
+        ratelimit.Limit(f"report-ip:{ratelimit.client_key()}", config["REPORT_POSTS_PER_IP"], window),
+        ratelimit.Limit(f"report-review:{review_id}", config["REPORT_POSTS_PER_REVIEW"], window),
+    )
+
+
+def _expired(locale: str):
+    return _page("reports/message.html", 400, locale=locale, title=_("This form has expired"), text=_("For your security a form must be sent from the page it came from within a few hours. Open the report link again and send it once more."))
 
 
 @bp.route("/<shop_slug>/reviews/<int:review_id>/report", methods=["GET", "POST"])
@@ -91,8 +110,22 @@ def report(shop_slug, review_id):
             errors["reason"] = _("Choose one of the reasons.")
         if len(values["note"]) > NOTE_MAX:
             errors["note"] = _("The note is too long: at most %(max)s characters.", max=NOTE_MAX)
+        wait = _rate_limited(db, review["id"])
+        if wait:
+            text = _("Please wait %(minutes)s minutes and try again.", minutes=ratelimit.minutes(wait))
+            return _page("reports/message.html", 429, {"Retry-After": str(wait)}, locale=locale,
+                         title=_("Too many attempts"), text=text)
         if not errors:
-            add_report(db, shop["id"], review["id"], values["reason"], values["note"], locale)
+            # One report per form: the session's CSRF token is spent with the report, and dropped from
+            # the session so the next form gets a new one. A replayed post (same cookie and token) fails.
+            raw = session.get(current_app.config["WTF_CSRF_FIELD_NAME"])
+            try:
+                add_report(db, shop["id"], review["id"], values["reason"], values["note"], locale,
+                           form_token=f"report:{raw}" if raw else None,
+                           token_valid_for=current_app.config["WTF_CSRF_TIME_LIMIT"] or 86400)
+            except ratelimit.TokenSpent:
+                return _expired(locale)
+            session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
             return _page("reports/done.html", 200, locale=locale, shop=shop)
     return _page("reports/form.html", 400 if errors else 200, locale=locale, shop=shop, review=review,
                  reasons=[(code, REASON_LABELS[code]) for code in store.REPORT_REASONS], values=values, errors=errors, note_max=NOTE_MAX)
@@ -101,5 +134,4 @@ def report(shop_slug, review_id):
 @bp.errorhandler(CSRFError)
 def csrf_failed(exc):  # noqa: ARG001
     """A post without a valid CSRF token: a page that says to reopen the link."""
-    locale = page_locale()
-    return _page("reports/message.html", 400, locale=locale, title=_("This form has expired"), text=_("For your security a form must be sent from the page it came from within a few hours. Open the report link again and send it once more."))
+    return _expired(page_locale())

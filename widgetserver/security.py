@@ -15,6 +15,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 FRAGMENT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
                    "form-action 'none'; sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation")
@@ -52,9 +53,23 @@ def policy_for(app: Flask) -> str | None:
     return PAGE_POLICY
 
 
+def trust_proxies(app: Flask, proxies: int) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host/-Prefix from `proxies` proxies in front of this server (0: none).
+
+    Only then is X-Forwarded-For (the client address rate limits use) read, and only its last
+    `proxies` entries: the ones our own proxies appended, not what a client sent.
+    """
+    app.config["TRUSTED_PROXIES"] = proxies
+    if isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = app.wsgi_app.app
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+
+
 def init_app(app: Flask) -> None:
     """Install the header hook, the CSP nonce for templates, trusted proxies and the session cookie settings."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    trust_proxies(app, int(app.config.get("TRUSTED_PROXIES") or 0))
 
     @app.after_request
     def security_headers(response):

@@ -353,6 +353,28 @@ WEBHOOK_EVENTS = ("review.created", "review.updated", "reply.published", "report
 FOLLOWUP_ANSWERS = ("resolved", "not_resolved")
 
 
+def _m005_rate_limits(db: sqlite_utils.Database) -> None:
+    # Rate-limit counters shared by every worker on this file (widgetserver/ratelimit.py): hits per key
+    # and time bucket; and one-use form tokens already spent. Rows past expires_at are deleted.
+    db.executescript(
+        """
+        CREATE TABLE rate_limits (
+            key TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            hits INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (key, bucket)
+        ) WITHOUT ROWID;
+        CREATE INDEX rate_limits_expiry ON rate_limits (expires_at);
+        CREATE TABLE spent_tokens (
+            token_hash TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX spent_tokens_expiry ON spent_tokens (expires_at);
+        """
+    )
+
+
 def _m009_alerts_webhooks_followup(db: sqlite_utils.Database) -> None:
     # Alerts, webhooks and the "resolved" follow-up (widgetserver/alerts.py, webhooks.py, outbox.py, followup.py).
     # The outbox is written in the transaction of the change it announces; delivery happens later, elsewhere.
@@ -599,6 +621,7 @@ MIGRATIONS = [
     (2, "invitations", _m002_invitations),
     (3, "reports", _m003_reports),
     (4, "author tokens and verification methods", _m004_author_tokens),
+    (5, "rate limits and spent form tokens", _m005_rate_limits),
     (6, "canonical timestamps", _m006_canonical_times),
     (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
