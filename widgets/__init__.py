@@ -1,7 +1,7 @@
 """Eerlijk widgets: render honest review widgets (badge, summary, list, product, recent) as HTML fragments."""
 
 from .context import CONTEXT_VARIABLES, CONTEXT_VERSION, OPTIONS, WIDGETS
-from .data import RATINGS, SORTS, Page, Product, Reply, Review, Shop, Summary
+from .data import RATINGS, SORTS, Page, Product, Reply, ReplyStats, Review, Shop, Summary
 from .i18n import LOCALES, resolve_locale
 from .rendering import render
 from .structured_data import MARKUPS
@@ -9,6 +9,6 @@ from .theme import ThemeError, available_themes
 
 __all__ = [
     "render", "available_themes", "resolve_locale", "ThemeError",
-    "Shop", "Product", "Reply", "Review", "Summary", "Page",
+    "Shop", "Product", "Reply", "ReplyStats", "Review", "Summary", "Page",
     "WIDGETS", "LOCALES", "MARKUPS", "RATINGS", "SORTS", "OPTIONS", "CONTEXT_VARIABLES", "CONTEXT_VERSION",
 ]

@@ -25,7 +25,7 @@ PAGED_VARIABLES = ("reviews", "page", "pages", "total", "prev_url", "next_url", 
 #: Every variable each widget's template receives; docs/themes.md documents each one (a test checks).
 CONTEXT_VARIABLES = {
     "badge": COMMON_VARIABLES,
-    "summary": COMMON_VARIABLES + ("distribution",),
+    "summary": COMMON_VARIABLES + ("distribution", "replies"),
     "list": COMMON_VARIABLES + PAGED_VARIABLES + ("filters", "sorts"),
     "product": COMMON_VARIABLES + PAGED_VARIABLES + ("product",),
     "recent": COMMON_VARIABLES + ("reviews", "report_url"),
@@ -46,6 +46,33 @@ class Link:
     label: str
     url: str
     current: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyLine:
+    """The shop's public reply accountability: share of 1-2 star reviews answered and the usual delay."""
+
+    rate: float
+    percent: str
+    median_hours: float | None
+    duration: str | None
+    text: str
+
+
+def reply_line(summary: Summary, fmt: Formatter) -> ReplyLine | None:
+    """`Replies to 92% of negative reviews, usually within 6 hours`, or None without negative reviews."""
+    stats = summary.replies
+    if stats is None or not stats.reviews:
+        return None
+    percent = fmt.percent(stats.rate)
+    if stats.median_hours is None:
+        text = fmt.gettext("Replies to %(percent)s of negative reviews") % {"percent": percent}
+        duration = None
+    else:
+        duration = fmt.duration(stats.median_hours)
+        text = fmt.gettext("Replies to %(percent)s of negative reviews, usually within %(duration)s") % {
+            "percent": percent, "duration": duration}
+    return ReplyLine(stats.rate, percent, stats.median_hours, duration, text)
 
 
 @dataclass(frozen=True)
@@ -163,6 +190,7 @@ def build_context(widget, *, shop, summary, reviews, product, page, theme_name, 
             )
             for stars in reversed(RATINGS)
         ]
+        context["replies"] = reply_line(summary, fmt)
     if widget in ("list", "product"):
         total = summary.distribution.get(page.stars, 0) if page.stars else summary.count
         pages = max(1, math.ceil(total / page.size))

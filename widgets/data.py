@@ -34,6 +34,7 @@ class Shop:
     locale: str = "en"
     reviews_url: str | None = None
     organization_rating: bool = False
+    transparency_url: str | None = None
 
     @classmethod
     def from_api(cls, data: dict) -> "Shop":
@@ -45,6 +46,7 @@ class Shop:
             locale=data.get("locale") or "en",
             reviews_url=data.get("reviews_url"),
             organization_rating=bool(data.get("organization_rating", False)),
+            transparency_url=data.get("transparency_url"),
         )
 
 
@@ -137,12 +139,33 @@ class Review:
 
 
 @dataclass(frozen=True)
+class ReplyStats:
+    """How the shop answers negative (1-2 star) reviews: how many there are, how many got a reply, how fast."""
+
+    reviews: int = 0
+    replied: int = 0
+    median_hours: float | None = None
+
+    @property
+    def rate(self) -> float | None:
+        """Share of negative reviews with a public reply (0-1), None without negative reviews."""
+        return self.replied / self.reviews if self.reviews else None
+
+    @classmethod
+    def from_api(cls, data: dict) -> "ReplyStats":
+        """Build from the `replies` object of `GET /api/v1/shops/{shop}/summary` (its `negative` part)."""
+        part = data.get("negative") or {}
+        return cls(int(part.get("reviews") or 0), int(part.get("replied") or 0), part.get("median_hours"))
+
+
+@dataclass(frozen=True)
 class Summary:
-    """Aggregate of every published review: count, sum and count per star."""
+    """Aggregate of every published review: count, sum and count per star (and reply figures when known)."""
 
     count: int = 0
     rating_sum: int = 0
     distribution: dict[int, int] = field(default_factory=lambda: {r: 0 for r in RATINGS})
+    replies: ReplyStats | None = None
 
     @property
     def average(self) -> float | None:
@@ -171,7 +194,8 @@ class Summary:
         rating_sum = data.get("rating_sum")
         if rating_sum is None:
             rating_sum = sum(r * n for r, n in dist.items())
-        return cls(count=count, rating_sum=int(rating_sum), distribution=dist)
+        replies = ReplyStats.from_api(data["replies"]) if data.get("replies") else None
+        return cls(count=count, rating_sum=int(rating_sum), distribution=dist, replies=replies)
 
 
 SORTS = ("newest", "oldest", "highest", "lowest")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -11,8 +12,9 @@ from importlib.resources import files
 from babel.dates import format_date, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
+from babel.units import format_unit
 
 LOCALES = ("nl", "en", "de", "fr")
 FALLBACK_LOCALE = "en"
@@ -70,6 +72,16 @@ class Formatter:
     def number(self, value: float | int) -> str:
         """Format a number the locale's way (`1.234` nl, `1,234` en)."""
         return format_decimal(value, locale=self.locale)
+
+    def percent(self, share: float) -> str:
+        """Format a share of 0-1 as a whole percentage (`92%`, `92 %` in fr)."""
+        return format_percent(round(share, 2), locale=self.locale)
+
+    def duration(self, hours: float) -> str:
+        """A duration rounded up, never flattering: hours up to 2 days (`7 hours` for 6.5), then days."""
+        if hours < 48:
+            return format_unit(max(1, math.ceil(hours)), "duration-hour", length="long", locale=self.locale)
+        return format_unit(math.ceil(hours / 24), "duration-day", length="long", locale=self.locale)
 
     def stars_label(self, value: float | None) -> str:
         """Text alternative for stars: `4,3 van 5 sterren`, `4.3 out of 5 stars`."""

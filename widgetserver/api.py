@@ -10,7 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from . import get_db, sanitize, schemas, store
+from . import get_db, sanitize, schemas, store, transparency
 from .errors import APIError
 from .http_cache import cached
 from .links import base_url, hosted_url
@@ -183,7 +183,9 @@ def get_summary(shop):
     def build():
         product = product_or_404(row, args["product"]) if args["product"] else None
         summary = store.summary_for(get_db(), row["id"], product["id"] if product else None)
-        return schemas.SummarySchema().dump({**summary, "shop": row["slug"], "product": args["product"]})
+        replies = transparency.cached_reply_stats(get_db(), row)
+        return schemas.SummarySchema().dump({**summary, "replies": replies, "shop": row["slug"],
+                                             "product": args["product"]})
 
     return cached(row, build)
 

@@ -17,10 +17,10 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from . import api, schemas, store
+from . import api, schemas, store, transparency
 from .errors import APIError, error_response
 from .http_cache import cached
-from .links import base_url, hosted_url
+from .links import base_url, hosted_url, transparency_url
 from .sanitize import whole_number
 
 bp = Blueprint("embed", __name__)
@@ -146,6 +146,7 @@ def widget_data(shop: dict, summary: dict, reviews=(), product: dict | None = No
             slug=shop["slug"], name=shop["name"], url=shop["url"], locale=shop["locale"] or "en",
             reviews_url=hosted_url(shop["slug"]),
             organization_rating=bool(shop["settings"].get("organization_rating", False)),
+            transparency_url=transparency_url(shop["slug"]),
         ),
         "summary": widgets.Summary.from_api(summary),
         "reviews": [widgets.Review.from_api(r) for r in reviews],
@@ -182,6 +183,8 @@ def render_widget(shop: dict, spec: WidgetSpec) -> str:
             raise WidgetError(404, f"No product with SKU {spec.product[:64]!r} in shop {shop['slug']!r}; "
                                    f"list them at /api/v1/shops/{shop['slug']}/products.", "product")
     summary = store.summary_for(db, shop["id"], product["id"] if product else None)
+    if spec.widget == "summary":  # the shop's reply accountability line (shop-wide, also on a product's summary)
+        summary["replies"] = transparency.cached_reply_stats(db, shop)
     page = widgets.Page(stars=spec.rating, sort=spec.sort, number=spec.page, size=PAGE_SIZE,
                         link=view_link(shop["slug"], spec))
     reviews: list = []

@@ -21,3 +21,8 @@ def hosted_url(shop_slug: str, sku: str | None = None) -> str:
     """The hosted page every badge links to: all reviews, or one product's."""
     url = f"{base_url()}s/{shop_slug}"
     return f"{url}/p/{sku}" if sku else url
+
+
+def transparency_url(shop_slug: str) -> str:
+    """The shop's transparency page: how reviews are collected, moderated and answered."""
+    return f"{base_url()}s/{shop_slug}/transparency"

@@ -132,6 +132,24 @@ class ReviewPageSchema(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
+class ReplyFiguresSchema(Schema):
+    """Reply figures over a set of published reviews."""
+
+    reviews = fields.Integer(required=True, metadata={"description": "Published reviews in the set."})
+    replied = fields.Integer(required=True, metadata={"description": "Of those, how many have a public reply."})
+    rate = fields.Float(allow_none=True, required=True,
+                        metadata={"description": "replied / reviews, 0-1 (4 decimals); null without reviews."})
+    median_hours = fields.Float(allow_none=True, required=True, metadata={
+        "description": "Median hours from review to first reply, 1 decimal; null without replies."})
+
+
+class ReplyStatsSchema(Schema):
+    """How the shop answers its reviews: all of them, and the negative (1-2 star) ones."""
+
+    all = fields.Nested(ReplyFiguresSchema, required=True)
+    negative = fields.Nested(ReplyFiguresSchema, required=True)
+
+
 class SummarySchema(Schema):
     """Aggregate of all published reviews, whatever their rating."""
 
@@ -142,6 +160,8 @@ class SummarySchema(Schema):
     average = fields.Float(allow_none=True, metadata={"description": "Rounded to 2 decimals; null with no reviews."})
     distribution = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
                                metadata={"description": 'Count per star, keys "1" to "5".'})
+    replies = fields.Nested(ReplyStatsSchema, required=True, metadata={
+        "description": "The shop's reply figures (shop-wide, also for a product's summary)."})
 
 
 class ProductSchema(Schema):
