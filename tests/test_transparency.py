@@ -103,3 +103,100 @@ def test_reports_and_removals_per_month_and_reason(db, shop, answered):
     assert figures["open_reports"] == 0 and figures["reports_total"] == 2
     assert figures["audit"]["hash"] == db.execute("SELECT hash FROM audit_log ORDER BY id DESC").fetchone()[0]
     assert figures["self_moderated"] is False
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def page_numbers(html: str) -> dict:
+    """The figures of the page, read back from its table cells by row id."""
+    import lxml.html
+
+    tree = lxml.html.fromstring(html)
+    cells = {}
+    for row in tree.xpath("//tr[@id]"):
+        cells[row.get("id")] = [" ".join(td.text_content().split()) for td in row.xpath("./td")]
+    return cells
+
+
+def test_page_figures_equal_an_independent_computation_from_the_api(client, db, shop, answered):
+    store.add_review(db, shop["id"], rating=4, author="Open", source="open")
+    add_report(db, shop["id"], answered[0], "personal_data", "", "en")
+    add_report(db, shop["id"], answered[1], "spam", "", "en")
+    moderation.decide(db, shop, answered[0], "remove", reason="personal_data", decided_by="operator", operator=True)
+
+    response = client.get("/s/acme/transparency?locale=en")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    cells = page_numbers(html)
+
+    items = client.get("/api/v1/shops/acme/reviews?limit=100").get_json()["items"]
+    by_source = {s: sum(r["source"] == s for r in items) for s in ("import", "open", "invitation")}
+    assert cells["method-import"] == [str(by_source["import"])]
+    assert cells["method-open"] == [str(by_source["open"])]
+    assert cells["method-invitation-email"] == cells["method-invitation-link"] == ["0"]
+    assert cells["removed-personal_data"] == ["1"] and cells["removed-spam"] == ["0"]
+
+    negative = [r for r in items if r["rating"] <= 2]
+    replied = [r for r in negative if r["reply"]]
+    delays = sorted((datetime.fromisoformat(r["reply"]["created_at"]) - datetime.fromisoformat(r["created_at"]))
+                    .total_seconds() / 3600 for r in replied)
+    import math
+    expected_hours = math.ceil(statistics.median(delays))
+    assert cells["replies-negative"] == [
+        str(len(negative)), f"{len(replied)} ({round(100 * len(replied) / len(negative))}%)", f"{expected_hours} hours"]
+    head = db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert head in html
+    assert "1 report received so far" not in html and "2 reports received so far, 1 still open." in html
+
+
+def test_page_speaks_the_visitors_language_and_is_valid_html(client, db, shop, answered):
+    import html5lib
+
+    response = client.get("/s/acme/transparency", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
+    html = response.get_data(as_text=True)
+    assert "Accept-Language" in response.headers["Vary"]
+    assert '<html lang="nl"' in html
+    assert "Hoe reviews werken bij Acme Kleding" in html
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(html)  # raises on any parse error
+
+
+def test_a_self_moderated_shop_says_so(client, db, shop):
+    store.update_shop_settings(db, shop["id"], self_moderated=True)
+    html = client.get("/s/acme/transparency?locale=en").get_data(as_text=True)
+    assert "Acme Kleding runs this review service itself and decides on reports about its own reviews." in html
+
+
+def test_unknown_shop_is_404(client):
+    assert client.get("/s/nope/transparency").status_code == 404
+
+
+def test_audit_export_checks_out_and_hides_other_shops(client, db, shop, answered, runner, tmp_path):
+    other = store.create_shop(db, "beta", "Beta")
+    store.add_review(db, other["id"], rating=5, author="Geheim Persoon", body="Beta secret")
+    store.add_review(db, shop["id"], rating=3, author="Laatste", body="Na beta.")
+    response = client.get("/s/acme/transparency/audit.jsonl")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Beta secret" not in text and '"beta"' not in text
+    lines = text.splitlines()
+    assert len(lines) == db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    head = db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert transparency.check_audit_export(lines, head) == (len(lines), [])
+
+    path = tmp_path / "audit.jsonl"
+    path.write_text(text)
+    from widgetserver.cli import main
+    ok = runner.invoke(main, ["audit", "check-export", str(path), "--head", head])
+    assert ok.exit_code == 0, ok.output
+
+    # Tampering with this shop's entry, or dropping any entry, is detected.
+    import json
+    entries = [json.loads(line) for line in lines]
+    own = next(i for i, e in enumerate(entries) if "at" in e and e["entity"] == "review")
+    entries[own]["data"] = entries[own]["data"].replace('"rating":1', '"rating":5')
+    tampered = [json.dumps(e) for e in entries]
+    assert transparency.check_audit_export(tampered, head)[1]
+    assert transparency.check_audit_export(lines[:3] + lines[4:], head)[1]
+    bad = runner.invoke(main, ["audit", "check-export", str(path), "--head", "0" * 64])
+    assert bad.exit_code != 0 and "not the published head" in bad.output

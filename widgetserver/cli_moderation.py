@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from . import moderation, store
-from .cli import db_option, main, open_db, shop_or_fail
+from .cli import audit, db_option, main, open_db, shop_or_fail
 
 
 @main.group()
@@ -82,3 +82,18 @@ def erase_command(db_path, shop, review_id, requested_by, erased_by, yes):
     except store.StoreError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Erased review {review_id} of {shop}: withdrawn from every page, personal data blanked, audited.")
+
+
+@audit.command("check-export")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--head", default=None, help="The head hash published on the transparency page, to compare with.")
+def audit_check_export(file, head):
+    """Check a downloaded audit log (…/transparency/audit.jsonl) without the database."""
+    from .transparency import check_audit_export
+
+    count, problems = check_audit_export(file, head)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {count} entries.")
+    click.echo(f"{count} entries: every hash matches{', ending at the published head' if head else ''}.")

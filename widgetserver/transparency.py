@@ -15,6 +15,7 @@ summary API and widgets without recomputing until the shop's data changes.
 
 from __future__ import annotations
 
+import json
 import threading
 
 from . import store
@@ -153,3 +154,148 @@ def figures(db, shop: dict) -> dict:
         "self_moderated": is_self_moderated(shop),
         "audit": audit_head(db),
     }
+
+
+# --- the public page: /s/<shop>/transparency ---------------------------------------------
+
+
+def _method_texts():
+    from flask_babel import gettext as _
+
+    return [
+        ("invitation-email", _("Invitation e-mailed by this service"),
+         _("After delivery this service e-mailed the buyer a personal link. Verified purchase.")),
+        ("invitation-link", _("Invitation link handed to the shop"),
+         _("The shop received a personal review link for a real order and passed it on to the buyer itself. "
+           "Verified order, but this service did not see who used the link.")),
+        ("import", _("Imported history"),
+         _("Reviews the shop collected earlier, imported with their original date. This service cannot check "
+           "how they were collected; they are not marked verified.")),
+        ("open", _("Open reviews"),
+         _("Written on this page without an invitation; anyone can write one. Not marked verified.")),
+    ]
+
+
+def _reason_labels():
+    from flask_babel import gettext as _
+
+    return [
+        ("personal_data", _("It contains personal data (a name, address, phone number, order details of someone)")),
+        ("hate", _("Hate or discrimination")),
+        ("threats", _("Threats or harassment")),
+        ("spam", _("Spam or advertising")),
+        ("not_genuine", _("Conflict of interest / not a genuine experience")),
+        ("unrelated", _("Unrelated to this shop")),
+    ]
+
+
+def _page_figures(db, shop: dict, locale: str) -> dict:
+    """`figures` with the words and formatted numbers the page shows."""
+    from babel.dates import format_date, format_datetime
+
+    from widgets.i18n import Formatter
+
+    fmt = Formatter(locale)
+    data = figures(db, shop)
+    for part in data["replies"].values():
+        part["percent"] = fmt.percent(part["rate"]) if part["rate"] is not None else None
+        part["duration"] = fmt.duration(part["median_hours"]) if part["median_hours"] is not None else None
+    for row in data["reports"]:
+        year, month = row["month"].split("-")
+        row["label"] = format_date(store.parse_time(f"{year}-{month}-01T00:00:00.000000Z"), "LLLL y", locale=locale)
+    if data["audit"]:
+        data["audit"]["label"] = format_datetime(data["audit"]["at"], "medium", tzinfo="UTC", locale=locale) + " UTC"
+    return data
+
+
+def _blueprint():
+    from flask import Blueprint, Response, abort, render_template, stream_with_context, url_for
+
+    from . import get_db
+    from .http_cache import cached
+    from .i18n import current_locale, use_shop_locale
+    from .links import hosted_url
+
+    bp = Blueprint("transparency", __name__)
+
+    def shop_or_404(slug: str) -> dict:
+        shop = store.get_shop(get_db(), slug)
+        if shop is None:
+            abort(404, description=f"No shop with slug {slug[:64]!r}.")
+        use_shop_locale(shop)
+        return shop
+
+    @bp.get("/s/<shop>/transparency")
+    def page(shop):
+        """How reviews are collected, moderated and answered at this shop, with live figures.
+
+        :raise 404: unknown shop.
+        """
+        from babel.dates import format_date
+
+        row = shop_or_404(shop)
+        locale = current_locale()
+
+        def build():
+            db = get_db()
+            return render_template(
+                "pages/transparency.html", shop=row, locale=locale, figures=_page_figures(db, row, locale),
+                methods=_method_texts(), reasons=_reason_labels(), reviews_url=hosted_url(row["slug"]),
+                audit_url=url_for("transparency.audit_log", shop=row["slug"]),
+                today=format_date(store.utcnow().date(), "long", locale=locale),
+            )
+
+        response = cached(row, build, locale)
+        response.vary.add("Accept-Language")
+        return response
+
+    @bp.get("/s/<shop>/transparency/audit.jsonl")
+    def audit_log(shop):
+        """The audit chain as this shop's public sees it: its own entries in full, others as hashes only."""
+        row = shop_or_404(shop)
+        db = get_db()
+
+        def lines():
+            for entry in export_audit(db, row["id"]):
+                yield json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+        return Response(stream_with_context(lines()), mimetype="application/jsonl",
+                        headers={"Content-Disposition": f'attachment; filename="{row["slug"]}-audit.jsonl"',
+                                 "Cache-Control": "no-store"})
+
+    return bp
+
+
+def export_audit(db, shop_id: int):
+    """Every audit entry in order: this shop's with all hashed fields, other shops' as id and hashes only.
+
+    Anyone can then check (see `check_audit_export`) that each full entry hashes to its `hash`, that
+    every entry's `prev_hash` is the `hash` before it, and that the last `hash` is the published head.
+    """
+    fields = ("at", "shop_id", "actor", "action", "entity", "entity_id", "data")
+    for row in db.execute("SELECT id, prev_hash, hash, " + ", ".join(fields) + " FROM audit_log ORDER BY id"):
+        entry = {"id": row[0], "prev_hash": row[1], "hash": row[2]}
+        if row[4] == shop_id:
+            entry.update(zip(fields, row[3:]))
+        yield entry
+
+
+def check_audit_export(lines, head: str | None = None) -> tuple[int, list[str]]:
+    """Check an audit export (JSON Lines): returns (entries, problems); no database needed."""
+    problems = []
+    prev = "0" * 64
+    count = 0
+    fields = ("at", "shop_id", "actor", "action", "entity", "entity_id", "data")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        count += 1
+        if entry["prev_hash"] != prev:
+            problems.append(f"line {number} (entry {entry['id']}): prev_hash is not the hash of the entry before")
+        if "at" in entry and entry["hash"] != store._entry_hash(entry["prev_hash"], {k: entry[k] for k in fields}):
+            problems.append(f"line {number} (entry {entry['id']}): content does not match its hash")
+        prev = entry["hash"]
+    if head is not None and prev != head:
+        problems.append(f"the last hash {prev[:16]}... is not the published head {head[:16]}...")
+    return count, problems
