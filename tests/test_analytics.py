@@ -28,6 +28,7 @@ def history(db, shop, monkeypatch):
         if reply_after is not None:
             monkeypatch.setattr(store, "utcnow", lambda at=created + timedelta(hours=reply_after): at)
             store.set_reply(db, shop["id"], review_id, body="Dank.", author="Sanne", role="service")
+            monkeypatch.undo()
     monkeypatch.undo()
 
 

@@ -26,6 +26,7 @@ def answered(db, shop, monkeypatch):
         if hours is not None:
             monkeypatch.setattr(store, "utcnow", lambda at=created + timedelta(hours=hours): at)
             store.set_reply(db, shop["id"], review_id, body="Dank je.", author="Sanne", role="klantenservice")
+            monkeypatch.undo()
     monkeypatch.undo()
     return ids
 
