@@ -171,3 +171,16 @@ def test_self_moderated_flag_from_the_cli(runner, db, shop):
     result = runner.invoke(main, ["shops", "set", "acme", "--self-moderated"])
     assert result.exit_code == 0, result.output
     assert moderation.is_self_moderated(store.get_shop(db, "acme"))
+
+
+def test_a_removed_review_leaves_a_public_tombstone_on_the_hosted_page(client, db, shop, reviewed):
+    moderation.decide(db, shop, reviewed[0], "remove", reason="personal_data", decided_by="operator", operator=True)
+    html = client.get("/s/acme?locale=en").get_data(as_text=True)
+    assert "Dorpsstraat" not in html
+    assert "1 review removed by the moderator" in html
+    assert "by the moderator: It contains personal data" in html
+    assert "/s/acme/transparency" in html
+    dutch = client.get("/s/acme?locale=nl").get_data(as_text=True)
+    assert "door de moderator" in dutch
+    page = client.get("/s/acme/transparency?locale=en").get_data(as_text=True)
+    assert 'id="removed-personal_data"><th scope="row">' in page

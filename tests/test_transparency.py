@@ -195,7 +195,8 @@ def test_audit_export_checks_out_and_hides_other_shops(client, db, shop, answere
     import json
     entries = [json.loads(line) for line in lines]
     own = next(i for i, e in enumerate(entries) if "at" in e and e["entity"] == "review")
-    entries[own]["data"] = entries[own]["data"].replace('"rating":1', '"rating":5')
+    entries[own]["data"] = entries[own]["data"].replace('"rating": ', '"rating": 5')
+    assert entries[own]["data"] != json.loads(lines[own])["data"]
     tampered = [json.dumps(e) for e in entries]
     assert transparency.check_audit_export(tampered, head)[1]
     assert transparency.check_audit_export(lines[:3] + lines[4:], head)[1]

@@ -72,7 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask import request
     from flask_wtf.csrf import CSRFProtect
 
-    from . import api, collect, embed, errors, i18n, meta, pages, reports, security
+    from . import api, collect, embed, errors, i18n, meta, pages, reports, security, transparency
 
     i18n.init_app(app)  # every server text is a gettext msgid (docs/translating.md)
     errors.register(app)
@@ -95,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(collect.bp)
     app.register_blueprint(reports.bp)  # public report form under /s/<shop>/reviews/<id>/report
+    app.register_blueprint(transparency.blueprint())  # /s/<shop>/transparency: how reviews work, live figures
 
     @app.teardown_appcontext
     def close_db(exc):  # noqa: ARG001

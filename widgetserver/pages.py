@@ -65,9 +65,26 @@ def shop_reviews(shop):
             "pages/shop.html", shop=row, locale=locale,
             summary=_render(row, summary_spec), listing=_render(row, spec),
             products=[(p, hosted_url(row["slug"], p["sku"])) for p in products],
+            tombstones=_tombstones(row, locale),
         )
 
     return _localized(cached(row, build, repr(spec)))
+
+
+def _tombstones(shop: dict, locale: str) -> list[str]:
+    """"Removed on DATE by the moderator: REASON" for each review the moderator removed (moderation.py)."""
+    from babel.dates import format_date
+
+    from .i18n import _
+    from .moderation import tombstones
+    from .reports import REASON_LABELS
+
+    return [
+        _("Removed on %(date)s by the moderator: %(reason)s", date=format_date(t["removed_at"].date(), "long",
+                                                                                  locale=locale),
+          reason=str(REASON_LABELS[t["reason"]]))
+        for t in tombstones(get_db(), shop["id"])
+    ]
 
 
 @bp.get("/s/<shop>/p/<sku>")

@@ -177,16 +177,9 @@ def _method_texts():
 
 
 def _reason_labels():
-    from flask_babel import gettext as _
+    from .reports import REASON_LABELS
 
-    return [
-        ("personal_data", _("It contains personal data (a name, address, phone number, order details of someone)")),
-        ("hate", _("Hate or discrimination")),
-        ("threats", _("Threats or harassment")),
-        ("spam", _("Spam or advertising")),
-        ("not_genuine", _("Conflict of interest / not a genuine experience")),
-        ("unrelated", _("Unrelated to this shop")),
-    ]
+    return [(code, str(REASON_LABELS[code])) for code in store.REPORT_REASONS]
 
 
 def _page_figures(db, shop: dict, locale: str) -> dict:
@@ -208,8 +201,9 @@ def _page_figures(db, shop: dict, locale: str) -> dict:
     return data
 
 
-def _blueprint():
-    from flask import Blueprint, Response, abort, render_template, stream_with_context, url_for
+def blueprint():
+    """The public transparency page and its audit export, as a Flask blueprint."""
+    from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
     from . import get_db
     from .http_cache import cached
@@ -253,13 +247,17 @@ def _blueprint():
     def audit_log(shop):
         """The audit chain as this shop's public sees it: its own entries in full, others as hashes only."""
         row = shop_or_404(shop)
-        db = get_db()
+        path = current_app.config["DATABASE"]
 
-        def lines():
-            for entry in export_audit(db, row["id"]):
-                yield json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        def lines():  # its own connection: the request's closes before a streamed body is done
+            db = store.connect(path)
+            try:
+                for entry in export_audit(db, row["id"]):
+                    yield json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+            finally:
+                db.conn.close()
 
-        return Response(stream_with_context(lines()), mimetype="application/jsonl",
+        return Response(lines(), mimetype="application/jsonl",
                         headers={"Content-Disposition": f'attachment; filename="{row["slug"]}-audit.jsonl"',
                                  "Cache-Control": "no-store"})
 
