@@ -183,7 +183,7 @@ def get_summary(shop):
     def build():
         product = product_or_404(row, args["product"]) if args["product"] else None
         summary = store.summary_for(get_db(), row["id"], product["id"] if product else None)
-        replies = transparency.cached_reply_stats(get_db(), row)
+        replies = transparency.cached_reply_stats(get_db(), row, current_app.config["DATABASE"])
         return schemas.SummarySchema().dump({**summary, "replies": replies, "shop": row["slug"],
                                              "product": args["product"]})
 

@@ -184,7 +184,7 @@ def render_widget(shop: dict, spec: WidgetSpec) -> str:
                                    f"list them at /api/v1/shops/{shop['slug']}/products.", "product")
     summary = store.summary_for(db, shop["id"], product["id"] if product else None)
     if spec.widget == "summary":  # the shop's reply accountability line (shop-wide, also on a product's summary)
-        summary["replies"] = transparency.cached_reply_stats(db, shop)
+        summary["replies"] = transparency.cached_reply_stats(db, shop, current_app.config["DATABASE"])
     page = widgets.Page(stars=spec.rating, sort=spec.sort, number=spec.page, size=PAGE_SIZE,
                         link=view_link(shop["slug"], spec))
     reviews: list = []

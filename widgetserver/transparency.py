@@ -79,9 +79,12 @@ _reply_cache: dict[tuple, dict] = {}
 _reply_lock = threading.Lock()
 
 
-def cached_reply_stats(db, shop: dict) -> dict:
-    """`reply_stats`, recomputed only when the shop's data version moves (see store.bump)."""
-    key = (shop["id"], shop["data_version"])
+def cached_reply_stats(db, shop: dict, database: str) -> dict:
+    """`reply_stats`, recomputed only when the shop's data version moves (see store.bump).
+
+    `database` names the file (the app's DATABASE): one process may serve several.
+    """
+    key = (database, shop["id"], shop["data_version"])
     hit = _reply_cache.get(key)
     if hit is None:
         hit = reply_stats(db, shop["id"])
