@@ -257,3 +257,34 @@ def test_cli_alerts_add_list_remove(db, shop, runner):
     assert runner.invoke(main, ["alerts", "add", "acme", "nope"]).exit_code == 1
     assert runner.invoke(main, ["alerts", "remove", "acme", "service@acme.example"]).exit_code == 0
     assert runner.invoke(main, ["alerts", "remove", "acme", "service@acme.example"]).exit_code == 1
+
+
+def test_report_decided_arrives_signed_after_the_operator_decides(app, db, shop, receiver):
+    from widgetserver import moderation
+    from widgetserver.reports import add_report
+
+    review_id = store.add_review(db, shop["id"], rating=1, author="Piet", body="Bel 0612345678.")
+    endpoint, secret = webhooks.add_endpoint(db, shop["id"], receiver.url, events=["report.decided"],
+                                             allow_private=True)
+    add_report(db, shop["id"], review_id, "personal_data", "", "nl")
+    moderation.decide(db, shop, review_id, "remove", reason="personal_data", decided_by="operator", operator=True)
+    assert outbox.deliver_due(app, db)["delivered"] == 1
+    [request] = receiver.requests
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert headers["eerlijk-event"] == "report.decided"
+    assert webhooks.verify(secret, headers["eerlijk-signature"], request["body"])
+    data = json.loads(request["body"])["data"]
+    assert (data["review_id"], data["outcome"], data["reason"], data["reports"]) == (review_id, "remove",
+                                                                                     "personal_data", 1)
+
+
+def test_a_refused_decision_sends_nothing(app, db, shop, receiver):
+    from widgetserver import moderation
+    from widgetserver.reports import add_report
+
+    review_id = store.add_review(db, shop["id"], rating=1, author="Piet", body="Slecht.")
+    webhooks.add_endpoint(db, shop["id"], receiver.url, allow_private=True)
+    add_report(db, shop["id"], review_id, "spam", "", "nl")
+    with pytest.raises(moderation.ModerationError):
+        moderation.decide(db, shop, review_id, "remove", reason="spam", decided_by="owner", operator=False)
+    assert outbox.deliver_due(app, db)["delivered"] == 0

@@ -41,6 +41,12 @@ def reply_published(db, shop_id: int, review_id: int, created: bool) -> None:
                                                        "first": created})
 
 
+def report_decided(db, shop_id: int, review_id: int, decision: dict) -> None:
+    """The operator decided on a review's reports: `report.decided` webhooks (outcome, reason, report count)."""
+    if _has_endpoints(db, shop_id):
+        webhooks.emit(db, shop_id, "report.decided", {"review_id": review_id, **decision})
+
+
 def _has_endpoints(db, shop_id: int) -> bool:
     return db.execute("SELECT 1 FROM webhook_endpoints WHERE shop_id = ? AND removed_at IS NULL LIMIT 1",
                       [shop_id]).fetchone() is not None

@@ -22,7 +22,7 @@ the erasure is counted (not described) on the transparency page.
 
 from __future__ import annotations
 
-from . import store
+from . import events, store
 
 REASON_LABELS = {
     "personal_data": "contains personal data",
@@ -125,6 +125,9 @@ def decide(db, shop: dict, review_id: int, outcome: str, *, reason: str | None =
         if outcome == "remove" and row["status"] == "published":
             store.set_review_status(db, shop_id, review_id, "removed", reason, actor=decided_by)
         store.bump(db, shop_id)
+        events.report_decided(db, shop_id, review_id, {"decision_id": decision_id, "outcome": outcome,
+                                                       "reason": reason, "reports": len(open_ids),
+                                                       "decided_at": now})
         store.audit(db, shop_id=shop_id, actor=decided_by, action=f"decide-{outcome}", entity="review",
                     entity_id=review_id, data={"decision": decision_id, "reason": reason, "reports": len(open_ids),
                                                "self_moderated": is_self_moderated(shop) and not operator})
