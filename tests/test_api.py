@@ -765,3 +765,39 @@ def test_reviews_url_follows_public_base_url(app, client, shop):
     assert client.get("/api/v1/shops/acme").json["reviews_url"] == "http://localhost/s/acme"
     app.config["PUBLIC_BASE_URL"] = "https://reviews.acme.example/"
     assert client.get("/api/v1/shops/acme").json["reviews_url"] == "https://reviews.acme.example/s/acme"
+
+
+# --- one review, product names ----------------------------------------------------------
+
+
+def test_get_one_review_with_its_product_name(client, db, shop):
+    ids = seed(db, shop, [(4, "SKU-1", 0), (2, None, 1)])
+    store.set_reply(db, shop["id"], ids[0], body="Dank je", author="Sanne", role="Klantenservice")
+    one = client.get(f"{BASE}/acme/reviews/{ids[0]}")
+    assert one.status_code == 200
+    assert one.json["id"] == ids[0] and one.json["product"] == "SKU-1" and one.json["product_name"] == "Jurk Linde"
+    assert one.json["reply"]["body"] == "Dank je"
+    assert one.json == next(i for i in client.get(f"{BASE}/acme/reviews").json["items"] if i["id"] == ids[0])
+    shop_review = client.get(f"{BASE}/acme/reviews/{ids[1]}").json
+    assert shop_review["product"] is None and shop_review["product_name"] is None
+    again = client.get(f"{BASE}/acme/reviews/{ids[0]}", headers={"If-None-Match": one.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_get_one_review_refuses_other_shops_and_unpublished_reviews(client, db, shop):
+    ids = seed(db, shop, [(4, None, 0), (3, None, 1)])
+    other = store.create_shop(db, "other", "Other")
+    foreign = store.add_review(db, other["id"], rating=5, author="X")
+    store.set_review_status(db, shop["id"], ids[1], "withdrawn")
+    for path in (f"{BASE}/acme/reviews/{foreign}", f"{BASE}/acme/reviews/{ids[1]}", f"{BASE}/acme/reviews/999999",
+                 f"{BASE}/nope/reviews/{ids[0]}"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.json["error"]
+    assert client.get(f"{BASE}/other/reviews/{foreign}").status_code == 200
+
+
+def test_every_listed_review_names_its_product(client, db, shop):
+    seed(db, shop, [(5, "SKU-1", 0), (1, "SKU-2", 1), (3, None, 2)])
+    names = {i["product"]: i["product_name"] for i in client.get(f"{BASE}/acme/reviews").json["items"]}
+    assert names == {"SKU-1": "Jurk Linde", "SKU-2": "Trui Noor", None: None}

@@ -14,10 +14,18 @@ from . import get_db, sanitize, schemas, store, transparency
 from .errors import APIError
 from .http_cache import cached
 from .links import base_url, hosted_url
+from .reads import read_db, shop_row
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 review_schema = schemas.ReviewSchema()
+# Schemas of the public reads, built once: a marshmallow Schema() deep-copies its fields (~0.3 ms).
+shop_schema = schemas.ShopSchema()
+product_list_schema = schemas.ProductListSchema()
+summary_query_schema = schemas.SummaryQuerySchema()
+summary_schema = schemas.SummarySchema()
+review_query_schema = schemas.ReviewQuerySchema()
+review_page_schema = schemas.ReviewPageSchema()
 
 
 # --- helpers -------------------------------------------------------------------
@@ -28,7 +36,7 @@ def shop_or_404(slug: str) -> dict:
 
     :raise 404: unknown shop.
     """
-    shop = store.get_shop(get_db(), slug)
+    shop = shop_row(slug)
     if shop is None:
         raise APIError(404, f"No shop with slug {slug!r}.", {"shop": ["Unknown shop; check the slug."]})
     return shop
@@ -39,7 +47,7 @@ def product_or_404(shop: dict, sku: str) -> dict:
 
     :raise 404: unknown product.
     """
-    product = store.product_by_sku(get_db(), shop["id"], sku)
+    product = store.product_by_sku(read_db(), shop["id"], sku)
     if product is None:
         raise APIError(404, f"No product with SKU {sku!r} in shop {shop['slug']!r}.",
                        {"product": ["Unknown SKU; list products at /api/v1/shops/{shop}/products."]})
@@ -137,7 +145,7 @@ def decode_cursor(cursor: str, shop: dict, query: dict) -> list:
 
 def shop_info(shop: dict) -> dict:
     """Public fields of a shop."""
-    summary = store.summary_for(get_db(), shop["id"])
+    summary = store.summary_for(read_db(), shop["id"])
     return {
         "slug": shop["slug"],
         "name": shop["name"],
@@ -160,7 +168,7 @@ def get_shop(shop):
     :raise 404: unknown shop.
     """
     row = shop_or_404(shop)
-    return cached(row, lambda: schemas.ShopSchema().dump(shop_info(row)))
+    return cached(row, lambda: shop_schema.dump(shop_info(row)))
 
 
 @bp.get("/shops/<shop>/products")
@@ -169,7 +177,7 @@ def list_products(shop):
     row = shop_or_404(shop)
 
     def build():
-        return schemas.ProductListSchema().dump({"items": store.list_products(get_db(), row["id"])})
+        return product_list_schema.dump({"items": store.list_products(read_db(), row["id"])})
 
     return cached(row, build)
 
@@ -178,14 +186,13 @@ def list_products(shop):
 def get_summary(shop):
     """Count, average and per-star distribution of all published reviews (O(1))."""
     row = shop_or_404(shop)
-    args = query_args(schemas.SummaryQuerySchema())
+    args = query_args(summary_query_schema)
 
     def build():
         product = product_or_404(row, args["product"]) if args["product"] else None
-        summary = store.summary_for(get_db(), row["id"], product["id"] if product else None)
-        replies = transparency.cached_reply_stats(get_db(), row, current_app.config["DATABASE"])
-        return schemas.SummarySchema().dump({**summary, "replies": replies, "shop": row["slug"],
-                                             "product": args["product"]})
+        summary = store.summary_for(read_db(), row["id"], product["id"] if product else None)
+        replies = transparency.cached_reply_stats(read_db(), row, current_app.config["DATABASE"])
+        return summary_schema.dump({**summary, "replies": replies, "shop": row["slug"], "product": args["product"]})
 
     return cached(row, build)
 
@@ -194,18 +201,37 @@ def get_summary(shop):
 def list_reviews(shop):
     """Published reviews, newest first by default, with keyset pagination."""
     row = shop_or_404(shop)
-    args = query_args(schemas.ReviewQuerySchema())
+    args = query_args(review_query_schema)
 
     def build():
         product = product_or_404(row, args["product"]) if args["product"] else None
         after = decode_cursor(args["cursor"], row, args) if args["cursor"] else None
         items, key = store.list_reviews(
-            get_db(), row["id"], product_id=product["id"] if product else None, rating=args["rating"],
+            read_db(), row["id"], product_id=product["id"] if product else None, rating=args["rating"],
             verified=args["verified"], sort=args["sort"], limit=args["limit"], after=after,
         )
-        return schemas.ReviewPageSchema().dump(
+        return review_page_schema.dump(
             {"items": items, "next_cursor": encode_cursor(row, args, key) if key else None}
         )
+
+    return cached(row, build)
+
+
+@bp.get("/shops/<shop>/reviews/<int:review_id>")
+def get_review(shop, review_id):
+    """One published review of the shop, with its reply and the product's name.
+
+    :raise 404: unknown shop, or no published review with this id in this shop.
+    """
+    row = shop_or_404(shop)
+
+    def build():
+        review = store.get_review(read_db(), row["id"], review_id)
+        if review is None or review["status"] != "published":
+            raise APIError(404, f"No published review {review_id} in shop {row['slug']!r}.",
+                           {"review_id": ["Unknown, withdrawn or removed review; list reviews at "
+                                          f"/api/v1/shops/{row['slug']}/reviews."]})
+        return review_schema.dump(review)
 
     return cached(row, build)
 
@@ -328,6 +354,7 @@ ROUTES = [
     ("/shops/{shop}/products", "get", "list_products", None, None, "ProductListSchema", 200),
     ("/shops/{shop}/summary", "get", "get_summary", "SummaryQuerySchema", None, "SummarySchema", 200),
     ("/shops/{shop}/reviews", "get", "list_reviews", "ReviewQuerySchema", None, "ReviewPageSchema", 200),
+    ("/shops/{shop}/reviews/{review_id}", "get", "get_review", None, None, "ReviewSchema", 200),
     ("/shops/{shop}/reviews", "post", "import_review", None, "ReviewImportSchema", "ReviewSchema", 201),
     ("/shops/{shop}/reviews/{review_id}/reply", "post", "reply", None, "ReplyInputSchema", "ReviewSchema", 201),
     ("/shops/{shop}/products", "post", "upsert_product", None, "ProductInputSchema", "ProductSchema", 201),

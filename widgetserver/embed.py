@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -19,8 +18,9 @@ from werkzeug.datastructures import MultiDict
 
 from . import api, schemas, store, transparency
 from .errors import APIError, error_response
-from .http_cache import cached
+from .http_cache import cached, static_answer
 from .links import base_url, hosted_url, transparency_url
+from .reads import read_db, shop_row
 from .sanitize import whole_number
 
 bp = Blueprint("embed", __name__)
@@ -58,20 +58,7 @@ class WidgetSpec:
         return {k: getattr(self, k) for k in SPEC_KEYS[1:] if getattr(self, k) != getattr(defaults, k)}
 
 
-_local = threading.local()
 _themes: dict = {}
-
-
-def read_db():
-    """A read connection kept per thread and database file: the hot fragment path skips opening one per request.
-
-    Connections run in autocommit mode and never hold a transaction open, so each read sees the latest write.
-    """
-    path = current_app.config["DATABASE"]
-    conns = _local.__dict__.setdefault("conns", {})
-    if path not in conns:
-        conns[path] = store.connect(path)
-    return conns[path]
 
 
 def themes() -> list[str]:
@@ -217,7 +204,8 @@ class FragmentCache:
 
     def get_or_render(self, shop: dict, spec: WidgetSpec) -> tuple[str, bytes]:
         """The cached fragment as text and as UTF-8 bytes (encoded once), rendering it on a miss."""
-        key = (base_url(), shop["slug"], shop["data_version"], spec, int(time.time() // 3600))
+        key = (current_app.config["DATABASE"], base_url(), shop["slug"], shop["data_version"], spec,
+               int(time.time() // 3600))
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -252,18 +240,7 @@ def shop_or_error(slug: str) -> dict:
 
     :raise WidgetError: 404 for an unknown shop.
     """
-    db = read_db()
-    # This connection only reads, so SQLite's data_version changes exactly when another
-    # connection committed: until then the shop row read before is still current.
-    version = db.conn.execute("PRAGMA data_version").fetchone()[0]
-    rows = _local.__dict__.setdefault("shops", {})
-    key = (current_app.config["DATABASE"], slug)
-    hit = rows.get(key)
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    shop = store.get_shop(db, slug)
-    if shop is not None:
-        rows[key] = (version, shop)
+    shop = shop_row(slug)
     if shop is None:
         raise WidgetError(404, f"No shop with slug {slug[:64]!r}; check the data-eerlijk-shop attribute or URL.", "shop")
     return shop
@@ -347,14 +324,9 @@ def _loader_source() -> bytes:
 
 @bp.get("/embed.js")
 def embed_js():
-    """The embed loader script, cacheable for an hour and revalidated by ETag."""
-    body = _loader_source()
-    etag = hashlib.sha256(body).hexdigest()[:16]
-    response = Response(body, mimetype="text/javascript")
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "public, max-age=3600, stale-while-revalidate=86400"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    """The embed loader script, cacheable for an hour, revalidated by ETag, compressed when the client accepts it."""
+    return static_answer(_loader_source(), "text/javascript; charset=utf-8",
+                         "public, max-age=3600, stale-while-revalidate=86400")
 
 
 # --- the snippet a shop owner pastes --------------------------------------------

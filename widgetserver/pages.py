@@ -12,13 +12,14 @@ from . import get_db, store
 from .embed import WidgetError, WidgetSpec, fragment, parse_spec, placeholder, _height
 from .links import base_url, hosted_url
 from .http_cache import cached
+from .reads import read_db, shop_row
 from .i18n import current_locale, use_shop_locale
 
 bp = Blueprint("pages", __name__)
 
 
 def _shop(slug: str) -> dict:
-    shop = store.get_shop(get_db(), slug)
+    shop = shop_row(slug)
     if shop is None:
         abort(404, description=f"No shop with slug {slug[:64]!r}.")
     use_shop_locale(shop)
@@ -60,7 +61,7 @@ def shop_reviews(shop):
 
     def build():
         locale = spec.locale
-        products = [p for p in store.list_products(get_db(), row["id"]) if p["review_count"]]
+        products = [p for p in store.list_products(read_db(), row["id"]) if p["review_count"]]
         return render_template(
             "pages/shop.html", shop=row, locale=locale,
             summary=_render(row, summary_spec), listing=_render(row, spec),
@@ -94,7 +95,7 @@ def product_reviews(shop, sku):
     :raise 404: unknown shop or product.
     """
     row = _shop(shop)
-    product = store.product_by_sku(get_db(), row["id"], sku)
+    product = store.product_by_sku(read_db(), row["id"], sku)
     if product is None:
         abort(404, description=f"No product with SKU {sku[:64]!r} in shop {shop!r}.")
     spec = replace(_spec("product", sku), locale=current_locale())

@@ -122,6 +122,8 @@ class ReviewSchema(Schema):
     source = fields.String(required=True, metadata={"enum": ["import", "invitation", "open"]})
     locale = fields.String(allow_none=True)
     product = fields.String(allow_none=True, metadata={"description": "SKU, or null for a review of the shop."})
+    product_name = fields.String(allow_none=True, metadata={"description": "The product's name, or null for a review "
+                                                                           "of the shop."})
     reply = fields.Nested(ReplySchema, allow_none=True)
 
 

@@ -14,6 +14,7 @@ import re
 import secrets
 import sqlite3
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
@@ -78,9 +79,18 @@ def parse_time(value: str) -> datetime:
 
     :raise ValueError: for text that is not in the one stored format (see `check_rows`).
     """
-    if not isinstance(value, str) or not TIME_PATTERN.match(value):
+    if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a stored timestamp (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
-    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc)
+    return _parse_stored(value)
+
+
+@lru_cache(maxsize=65536)
+def _parse_stored(value: str) -> datetime:
+    # Every read of a review parses two to four of these: memoised (a hot page's times repeat),
+    # and read with fromisoformat, ~30x cheaper than strptime; the pattern keeps it to the stored form.
+    if not TIME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a stored timestamp (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
+    return datetime.fromisoformat(value)
 
 
 def time_problem(value: datetime, *, ahead: timedelta, now: datetime | None = None) -> str | None:
@@ -1209,7 +1219,7 @@ def set_reply(db, shop_id: int, review_id: int, *, body: str, author: str, role:
 
 REVIEW_SELECT = (
     "SELECT r.id, r.rating, r.title, r.body, r.author, r.locale, r.verified, r.verification_method, r.source, r.status,"
-    " r.created_at, r.updated_at, p.sku AS product,"
+    " r.created_at, r.updated_at, p.sku AS product, p.name AS product_name,"
     " rp.body AS reply_body, rp.author AS reply_author, rp.role AS reply_role,"
     " rp.created_at AS reply_created_at, rp.updated_at AS reply_updated_at"
     " FROM reviews r LEFT JOIN products p ON p.id = r.product_id LEFT JOIN replies rp ON rp.review_id = r.id"
@@ -1237,7 +1247,9 @@ def shape_review(row: dict) -> dict:
         "verified": bool(row["verified"]),
         "verification_method": row["verification_method"],
         "source": row["source"],
+        "status": row["status"],
         "product": row["product"],
+        "product_name": row["product_name"],
         "created_at": parse_time(row["created_at"]),
         "updated_at": parse_time(row["updated_at"]),
         "reply": reply,
