@@ -8,7 +8,7 @@ import re
 from flask import Flask, g
 from flask.sessions import SecureCookieSessionInterface
 
-from . import store
+from . import secrets_file, store
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -51,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         TRUSTED_PROXIES=0,
         WTF_CSRF_TIME_LIMIT=6 * 3600,
     )
+    # The signing key's file when SECRET_KEY is not configured (widgetserver/secrets_file.py).
+    app.config.setdefault("SECRET_KEY_FILE", os.path.join(app.instance_path, "secret_key"))
     app.config.from_pyfile("config.py", silent=True)
     if os.environ.get("WIDGETSERVER_SETTINGS"):
         app.config.from_envvar("WIDGETSERVER_SETTINGS")
@@ -67,8 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Create or upgrade the schema once per process, so every request finds it ready.
     db = store.connect(app.config["DATABASE"])
     store.migrate(db)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = store.secret_key(db)
+    secrets_file.load(app, db)  # SECRET_KEY from config/env or the 0600 key file, never the database
     db.conn.close()
 
     from flask import request

@@ -109,7 +109,9 @@ def query_args(schema) -> dict:
 
 
 def _cursor_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="review-cursor")
+    from .secrets_file import signing_keys
+
+    return URLSafeSerializer(signing_keys(current_app), salt="review-cursor")
 
 
 def _cursor_scope(shop: dict, query: dict) -> dict:

@@ -20,7 +20,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 
-from . import authorship, get_db, invitations, ratelimit, schemas, store
+from . import authorship, get_db, invitations, ratelimit, schemas, secrets_file, store
 from .i18n import LOCALES, _, current_locale, use_locale, use_shop_locale
 from .links import base_url
 
@@ -115,7 +115,7 @@ def invalid_link_page(exc: invitations.InvalidLink):
 
 def _open(token: str) -> dict:
     """The invitation of a readable link; the rest of the request speaks its language."""
-    invitation = invitations.invitation_for_token(get_db(), current_app.config["SECRET_KEY"], token)
+    invitation = invitations.invitation_for_token(get_db(), secrets_file.signing_keys(current_app), token)
     use_locale(invitation["locale"])
     return invitation
 

@@ -251,6 +251,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         );
         """
     )
+    # Released with the key in the database; widgetserver/secrets_file.py moves it out at start-up.
     db.execute("INSERT INTO meta (key, value) VALUES ('secret_key', ?)", [secrets.token_hex(32)])
 
 
@@ -681,11 +682,6 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         db.execute("COMMIT")
-
-
-def secret_key(db: sqlite_utils.Database) -> str:
-    """The signing secret stored with the data, so every process on this file agrees."""
-    return db.execute("SELECT value FROM meta WHERE key = 'secret_key'").fetchone()[0]
 
 
 # --- audit log -----------------------------------------------------------------
