@@ -1,4 +1,4 @@
-"""Sample shops and reviews for `theme check`, previews and tests: empty, one review, long text, RTL names."""
+"""Sample shops and reviews for `theme check`, previews and tests: empty, one review, long text, RTL names, every rating."""
 
 from __future__ import annotations
 
@@ -41,8 +41,12 @@ def cases() -> dict[str, dict]:
     rtl = [review(3, 1, author="محمد عبد الله", title="سيء جدا", body="لم يصل الطلب", product="BIKE-1"),
            review(4, 4, author="שרה כהן", title="טוב", body="משלוח מהיר", product="BIKE-1",
                   reply=Reply("תודה!", "דוד", "בעלים", NOW))]
+    # Every rating, lowest first in id order: a theme that hides any star count fails the honesty check.
+    every = [review(10 + stars, stars, days=stars, author=f"R{stars}", title=f"{stars} sterren", product="BIKE-1",
+                    verified=stars % 2 == 0) for stars in range(1, 6)]
     out = {}
-    for name, reviews in (("empty shop", []), ("one review", one), ("very long text", long), ("RTL names", rtl)):
+    for name, reviews in (("empty shop", []), ("one review", one), ("very long text", long), ("RTL names", rtl),
+                          ("every rating", every)):
         out[name] = dict(shop=SHOP, summary=summary_of(reviews), reviews=reviews, product=PRODUCT, page=Page(size=2))
     return out
 

@@ -10,6 +10,7 @@ from jinja2 import StrictUndefined, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from . import honesty
 from .context import WIDGETS, build_context, check_options
 from .i18n import Formatter, resolve_locale, rounded, translations
 from .structured_data import MARKUPS, author_name
@@ -87,7 +88,10 @@ def render(
     theme_dirs=(),
     now: datetime | None = None,
 ) -> Markup:
-    """Render widget `name` as an HTML fragment (root element, scoped <style>, content, structured data)."""
+    """Render widget `name` as an HTML fragment (root element, scoped <style>, content, structured data).
+
+    :raise honesty.ThemeRefused: the theme left out or hid a review of a list, product or recent widget.
+    """
     if name not in WIDGETS:
         raise ValueError(f"widget {name!r} is unknown; use one of {', '.join(WIDGETS)}")
     if markup not in MARKUPS:
@@ -109,6 +113,7 @@ def render(
     template_name = f"{name}.html"
     template = env.get_template(template_name)
     html = Markup(template.render(context))
+    honesty.verify(name, theme, html, context.get("reviews", ()))
     if debug:
         html = debug_comment(env.loader, template_name, template.filename) + html
     return html

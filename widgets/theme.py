@@ -184,7 +184,10 @@ def check(name: str, theme_dirs=()) -> list[str]:
     from .i18n import LOCALES
     from .rendering import WIDGETS, render
 
+    from .honesty import ThemeRefused
+
     problems = []
+    refused = set()  # (widget, case): an honesty refusal is reported once, not once per locale
     try:
         theme_chain(name, theme_dirs)
     except ThemeError as error:
@@ -195,6 +198,11 @@ def check(name: str, theme_dirs=()) -> list[str]:
                 where = f"{name}: {widget} widget, {locale}, {case}"
                 try:
                     html = render(widget, theme=name, locale=locale, theme_dirs=theme_dirs, now=fixtures.NOW, **data)
+                except ThemeRefused as error:
+                    if (widget, case) not in refused:
+                        refused.add((widget, case))
+                        problems.append(f"{name}: {widget} widget, {case}: REFUSED: {error}")
+                    continue
                 except Exception as error:  # report every template failure, whatever its kind
                     problems.append(f"{where}: {type(error).__name__}: {error}")
                     continue

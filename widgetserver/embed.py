@@ -184,10 +184,16 @@ def render_widget(shop: dict, spec: WidgetSpec) -> str:
         options["limit"] = spec.limit or widgets.OPTIONS["limit"]
         reviews, _ = store.list_reviews(db, shop["id"], limit=options["limit"])
     data = widget_data(shop, summary, reviews, product)
-    return str(widgets.render(
-        spec.widget, **data, page=page, theme=spec.theme, locale=spec.locale, markup=spec.markup,
-        base_url=base_url().rstrip("/"), options=options, theme_dirs=current_app.config["THEME_DIRS"],
-    ))
+    args = dict(**data, page=page, locale=spec.locale, markup=spec.markup, base_url=base_url().rstrip("/"),
+                options=options, theme_dirs=current_app.config["THEME_DIRS"])
+    try:
+        return str(widgets.render(spec.widget, theme=spec.theme, **args))
+    except widgets.ThemeRefused as refused:
+        if spec.theme == "default":
+            raise  # never serve a render that hides reviews, not even our own
+        # The theme left out or hid reviews: show them all in the default theme, and say so in the log.
+        current_app.logger.warning("shop %s: %s Served the default theme instead.", shop["slug"], refused)
+        return str(widgets.render(spec.widget, theme="default", **args))
 
 
 class FragmentCache:
