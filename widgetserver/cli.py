@@ -61,9 +61,26 @@ def init(db_path):
               help="Also send due invitation e-mails this often (needs MAIL_HOST; see docs/invitations.md).")
 @click.option("--deliver-every", "deliver_every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Also deliver queued alerts, follow-ups and webhook calls this often (or run 'widgetserver deliver').")
-def serve(db_path, host, port, debug, send_every, deliver_every):
-    """Serve with Werkzeug's threaded server (for production use gunicorn: see docs/operations.md)."""
+@click.option("--public-url", default=None, metavar="URL",
+              help="This server's public address, e.g. https://reviews.shop.example (default: the PUBLIC_BASE_URL setting).")
+@click.option("--proxies", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Proxies in front that set X-Forwarded-For (default: the TRUSTED_PROXIES setting, 0).")
+def serve(db_path, host, port, debug, send_every, deliver_every, public_url, proxies):
+    """Serve with Werkzeug's threaded server (for production use gunicorn: see docs/operations.md).
+
+    Needs the public address (--public-url or PUBLIC_BASE_URL) or a TRUSTED_HOSTS list: links in
+    cacheable answers must not follow whatever Host header a client sends.
+    """
+    from .security import check_public_url, trust_proxies
+
     app = load_app(db_path)
+    if public_url is not None:
+        app.config["PUBLIC_BASE_URL"] = public_url
+    if proxies is not None:
+        trust_proxies(app, proxies)
+    problem = check_public_url(app)
+    if problem:
+        raise click.ClickException(problem)
     if deliver_every:
         from .outbox import start_delivery_thread
 
@@ -93,6 +110,8 @@ def demo(db_path, host, port, no_serve):
     shop = store.get_shop(db, "demo")
     summary = store.summary_for(db, shop["id"])
     base = f"http://{host}:{port}"
+    # Links in cacheable answers name this address, never a client's Host header.
+    app.config["PUBLIC_BASE_URL"] = app.config.get("PUBLIC_BASE_URL") or base
     click.echo(("Created" if created else "Reusing") + f" demo shop in {app.config['DATABASE']}: "
                f"{summary['count']} reviews, average {summary['average']}.")
     click.echo("Open:")

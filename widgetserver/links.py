@@ -6,13 +6,12 @@ from flask import current_app, g, request
 
 
 def base_url() -> str:
-    """This server's public root URL, ending in a slash (PUBLIC_BASE_URL, else the request's)."""
+    """This server's public root URL, ending in a slash (PUBLIC_BASE_URL, else the request's, from a trusted host)."""
     if "eerlijk_base_url" not in g:  # once per request: werkzeug rebuilds url_root on every access
         configured = current_app.config.get("PUBLIC_BASE_URL")
-        # Built from the WSGI environ: request.url_root and request.host re-parse the URL on every access.
-        environ = request.environ
-        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-        root = configured or f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}"
+        # Without it the Host header names this server: request.url_root checks it against TRUSTED_HOSTS
+        # (a 400 otherwise). `serve` refuses to run with neither (docs/operations.md, Security).
+        root = configured or request.url_root
         g.eerlijk_base_url = root.rstrip("/") + "/"
     return g.eerlijk_base_url
 

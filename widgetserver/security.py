@@ -15,6 +15,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 FRAGMENT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
@@ -66,9 +67,38 @@ def trust_proxies(app: Flask, proxies: int) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
 
 
+def check_public_url(app: Flask) -> str | None:
+    """Why this app must not serve the public as configured (no public URL and no trusted hosts), or None."""
+    url = app.config.get("PUBLIC_BASE_URL")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            return (f"PUBLIC_BASE_URL {url!r} is not a public root URL; use e.g. https://reviews.shop.example "
+                    "(scheme, host, optional port and path).")
+        return None
+    if app.config.get("TRUSTED_HOSTS"):
+        return None
+    return ("Set this server's public address with --public-url https://reviews.shop.example (or the PUBLIC_BASE_URL "
+            "setting), or list the host names it answers to in TRUSTED_HOSTS. Without either, links in cacheable "
+            "answers would follow the Host header of whoever asks (docs/operations.md, Security).")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session; the cookie is Secure whenever the public URL is https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or \
+            str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+
+
 def init_app(app: Flask) -> None:
     """Install the header hook, the CSP nonce for templates, trusted proxies and the session cookie settings."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    # The session only carries the forms' CSRF token: script never needs it, other sites never send it.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Strict", "Lax"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = SessionInterface()
     trust_proxies(app, int(app.config.get("TRUSTED_PROXIES") or 0))
 
     @app.after_request
