@@ -114,13 +114,18 @@ def demo(db_path, host, port, no_serve):
     app.config["PUBLIC_BASE_URL"] = app.config.get("PUBLIC_BASE_URL") or base
     click.echo(("Created" if created else "Reusing") + f" demo shop in {app.config['DATABASE']}: "
                f"{summary['count']} reviews, average {summary['average']}.")
+    products = store.list_products(db, shop["id"])
     click.echo("Open:")
-    for path in ("/api/v1/shops/demo", "/api/v1/shops/demo/summary", "/api/v1/shops/demo/reviews",
-                 "/api/v1/shops/demo/products", "/api/v1/openapi.json"):
-        click.echo(f"  {base}{path}")
-    for rule in ("/s/demo", "/demo"):
-        if any(r.rule == rule for r in app.url_map.iter_rules()):
-            click.echo(f"  {base}{rule}")
+    pages = [("/", "what Eerlijk is, with links to everything below"), ("/s/demo", "the hosted review page")]
+    if products:
+        pages.append((f"/s/demo/p/{products[0]['sku']}", "a product's review page"))
+    pages += [("/demo", "every widget and an embed example"),
+              ("/api/v1/shops/demo/summary", "JSON API: count, average, per-star counts"),
+              ("/api/v1/shops/demo/reviews", "JSON API: the reviews"),
+              ("/api/v1/openapi.json", "the API's OpenAPI description")]
+    width = max(len(base + path) for path, _ in pages)
+    for path, what in pages:
+        click.echo(f"  {base + path:<{width}}  {what}")
     click.echo("Demo API key (write access to shop 'demo'):")
     click.echo(key)
     if not no_serve:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from datetime import timedelta
 from importlib import resources
 
@@ -101,8 +102,11 @@ def _fill(db, seed: int) -> None:
         path = resources.files("widgetserver") / "data" / "demo_reviews.csv"
         with path.open(encoding="utf-8", newline="") as stream:
             for row in csv.DictReader(stream):
+                text = whole_sentences(row["text"])
+                if text is None:
+                    continue  # cut off too early in the source to keep a sentence
                 entries.append(("en", int(row["rating"]), PRODUCTS[row["clothing_id"]]["sku"],
-                                row["title"], row["text"], rnd.choice(ENGLISH_NAMES), f"kaggle-{row['source_row']}"))
+                                row["title"], text, rnd.choice(ENGLISH_NAMES), f"kaggle-{row['source_row']}"))
         for i, (rating, product, title, body, author) in enumerate(DUTCH_REVIEWS):
             entries.append(("nl", rating, PRODUCTS[product]["sku"] if product else None, title, body, author, f"nl-{i}"))
         # Spread over two years, the Dutch ones mostly recent so the first page shows both languages.
@@ -114,11 +118,41 @@ def _fill(db, seed: int) -> None:
                 product_sku=sku, source="import", created_at=created_at, external_id=external_id, actor="demo",
             )
             reply = _reply_for(locale, rating, title, rnd)
-            if reply:
+            replied_at = reply_time(created_at, now, rnd) if reply else None
+            if replied_at:
                 name, role = rnd.choice(REPLY_SIGNATURES)
                 if locale == "en":
                     role = {"Klantenservice": "Customer service", "Eigenaar": "Owner"}[role]
                 store.set_reply(db, shop["id"], review_id, body=reply, author=name, role=role, actor="demo")
+                db.execute("UPDATE replies SET created_at = ?, updated_at = ? WHERE review_id = ?",
+                           [store.format_time(replied_at)] * 2 + [review_id])
+
+
+# The source texts were cut at a fixed length, often mid-word: keep whole sentences only.
+SENTENCE_END = re.compile(r"[.!?)](?=\s|$)")
+MIN_KEPT = 60
+
+
+def whole_sentences(text: str) -> str | None:
+    """`text` up to its last complete sentence, or None when less than MIN_KEPT characters would remain."""
+    text = " ".join(text.split())
+    if re.search(r"[.!?)]$", text):
+        return text
+    ends = [m.end() for m in SENTENCE_END.finditer(text)]
+    if not ends or ends[-1] < MIN_KEPT:
+        return None
+    return text[:ends[-1]]
+
+
+def reply_time(review_at, now, rnd: random.Random):
+    """When the shop answered: one hour to two days after the review (mostly within a day), before now.
+
+    None for a review too recent to have been answered yet.
+    """
+    window = min(48.0, (now - review_at).total_seconds() / 3600 - 0.25)
+    if window < 1:
+        return None
+    return review_at + timedelta(hours=rnd.triangular(1, window, min(6.0, window)))
 
 
 def _reply_for(locale: str, rating: int, title: str, rnd: random.Random) -> str | None:
