@@ -1,11 +1,13 @@
-"""JSON errors for the API: one shape, `{"error": ..., "errors": {field: [messages]}}`, always 4xx for bad input."""
+"""Errors: JSON for the API in one shape, `{"error": ..., "errors": {field: [messages]}}`, always 4xx for bad input;
+a styled page in the visitor's language for everything else."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, render_template, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .i18n import _, current_locale, use_shop_locale
 from .store import StoreError
 
 
@@ -47,6 +49,49 @@ def _flatten(messages) -> dict:
     return out
 
 
+def _error_texts(status: int) -> tuple[str, str]:
+    """A title and what to do, in the request's language."""
+    if status == 404:
+        return _("Page not found"), _("There is no page at this address. The link may be incomplete, or the page has moved.")
+    if status == 405:
+        return _("This is not possible here"), _("This page cannot be used this way. Go back and try again.")
+    if status == 413:
+        return _("Too much was sent"), _("What you sent is larger than this server accepts. Please shorten it and try again.")
+    if status == 429:
+        return _("Too many requests"), _("Please wait a moment and try again.")
+    if 400 <= status < 500:
+        return _("This address is not valid"), _("Something in the address or the form is not right. Go back and try again.")
+    return _("Something went wrong on our side"), _("The problem has been logged. Please try again in a moment.")
+
+
+def error_page(exc: HTTPException):
+    """A styled error page in the request's language (?locale=, Accept-Language, the shop's), with a way back."""
+    from . import get_db, store
+    from .links import hosted_url
+
+    status = exc.code or 500
+    shop = None
+    parts = request.path.split("/")
+    if len(parts) > 2 and parts[1] == "s" and parts[2]:
+        try:
+            shop = store.get_shop(get_db(), parts[2])
+        except Exception:  # noqa: BLE001 - an error page must not fail on its own lookup
+            shop = None
+    if shop is not None:
+        use_shop_locale(shop)
+    title, text = _error_texts(status)
+    detail = exc.description if 400 <= status < 500 and status != 404 else None
+    html = render_template("errors/error.html", status=status, title=title, text=text, detail=detail, shop=shop,
+                           shop_url=hosted_url(shop["slug"]) if shop else None, locale=current_locale())
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Accept-Language")
+    for name, value in exc.get_headers():
+        if name.lower() in ("allow", "retry-after"):
+            response.headers[name] = value
+    return response
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
@@ -70,7 +115,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if not _wants_json():
-            return exc
+            return error_page(exc)
         messages = {
             404: "Not found: check the shop slug and the path (see /api/v1/openapi.json).",
             405: f"Method {request.method} is not allowed here.",

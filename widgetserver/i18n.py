@@ -22,7 +22,7 @@ from importlib.resources import files
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_request_context, request, url_for
 from flask_babel import Babel, Domain, force_locale, get_locale, gettext, lazy_gettext, ngettext, refresh
 
 __all__ = ["LOCALES", "DEFAULT_LOCALE", "DOMAIN", "current_locale", "use_locale", "use_shop_locale",
@@ -109,9 +109,33 @@ def use_shop_locale(shop: dict | None) -> str:
     return current_locale()
 
 
+LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English", "de": "Deutsch", "fr": "Français"}
+
+
+def language_links() -> list[dict]:
+    """Links to this page in each language (`?locale=`), for a language switch; empty off a GET route."""
+    if not has_request_context() or request.method != "GET" or request.endpoint is None:
+        return []
+    current = current_locale()
+    args = {k: v for k, v in request.args.items() if k not in ("locale", "page")}
+    links = []
+    for code in LOCALES:
+        try:
+            url = url_for(request.endpoint, **(request.view_args or {}), **args, locale=code)
+        except Exception:  # noqa: BLE001 - a route that cannot be rebuilt simply gets no switch
+            return []
+        links.append({"code": code, "name": LANGUAGE_NAMES[code], "url": url, "current": code == current})
+    return links
+
+
 def init_app(app: Flask) -> Babel:
-    """Install Flask-Babel with our selector and catalogs; templates get `_`, `gettext`, `ngettext` and `current_locale`."""
+    """Install Flask-Babel with our selector and catalogs.
+
+    Templates get `_`, `gettext`, `ngettext`, Flask-Babel's filters (`decimalformat`, `numberformat`,
+    `dateformat`...), `current_locale()` and `language_links()`.
+    """
     babel = Babel(app, locale_selector=select_locale, default_domain=DOMAIN)
     babel.domain_instance = CatalogDomain(domain=DOMAIN)
     app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["language_links"] = language_links
     return babel
