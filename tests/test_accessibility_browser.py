@@ -66,6 +66,7 @@ def tab_to(page, predicate_js: str, limit: int = 80) -> bool:
 
 
 def test_star_filter_and_paging_work_with_the_keyboard_alone(live_server, page, many_reviews):
+    page.set_extra_http_headers({"Accept-Language": "nl"})  # hosted pages follow the browser's language
     page.goto(f"{live_server.url}/s/acme")
     assert page.evaluate("document.documentElement.lang") == "nl"
     assert tab_to(page, "el => el.matches('a[data-eerlijk-nav]') && new URL(el.href).searchParams.get('rating') === '1'")
@@ -97,6 +98,7 @@ def test_text_contrast_meets_wcag_aa(live_server, page, many_reviews, theme):
 
 @pytest.mark.parametrize("theme", THEMES)
 def test_every_star_rating_has_a_text_alternative(live_server, page, many_reviews, theme):
+    page.set_extra_http_headers({"Accept-Language": "nl"})
     page.goto(f"{live_server.url}/s/acme?theme={theme}")
     labels = page.eval_on_selector_all(".eerlijk-stars", "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
     assert labels and all(role == "img" and label and "van 5 sterren" in label for role, label in labels), labels

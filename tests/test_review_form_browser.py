@@ -72,3 +72,33 @@ def test_validation_error_is_announced_and_reachable(live_server, page, client, 
     assert author.get_attribute("aria-invalid") == "true"
     assert "author-error" in author.get_attribute("aria-describedby")
     assert page.is_checked("#rating-1")  # what was typed is kept
+
+
+STAR_FILLS = """(name) => [...document.querySelectorAll(`label.star[for^="${name}-"] svg`)].map(s => getComputedStyle(s).fill)"""
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_tapping_a_star_chooses_that_rating_and_fills_the_stars_before_it(live_server, page, client, auth, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    data = invite(client, auth, skus=["SKU-1"], locale="nl")
+    page.goto(live_server.url + path_of(data["review_url"]))
+    empty = page.evaluate(STAR_FILLS, "product-0-rating")
+    assert len(set(empty)) == 1  # nothing chosen: five empty stars
+    star = page.locator("label.star[for='product-0-rating-4']")
+    box = star.bounding_box()
+    assert box["width"] >= 40 and box["height"] >= 40  # a comfortable tap target
+    star.click()
+    assert page.is_checked("#product-0-rating-4") and not page.is_checked("#product-0-rating-5")
+    page.mouse.move(0, 0)  # no hover preview
+    fills = page.evaluate(STAR_FILLS, "product-0-rating")
+    assert fills[:4] == [fills[0]] * 4 and fills[4] == empty[4] != fills[0], fills
+    # The chosen rating is also said in words, and the radio group still answers the arrow keys.
+    assert page.locator(".star-row:has(#product-0-rating-4) .word-4").is_visible()
+    assert page.locator(".star-row:has(#product-0-rating-4) .word-4").inner_text() == "Goed"
+    page.focus("#product-0-rating-4")
+    page.keyboard.press("ArrowLeft")
+    assert page.is_checked("#product-0-rating-3")
+    assert page.evaluate(STAR_FILLS, "product-0-rating")[3] == empty[3]
+    # The group is named by its legend and each radio by its hidden text.
+    assert page.get_by_role("radio", name="3 sterren").first.is_checked()
+    assert page.console_errors == []
