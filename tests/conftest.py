@@ -7,6 +7,14 @@ import pytest
 from widgetserver import create_app, store
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Workspace passwords hashed with a cheap PBKDF2 in tests (production: scrypt); checks stay real."""
+    from widgetserver.workspace import users
+
+    monkeypatch.setattr(users, "HASH_METHOD", "pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def db_path(tmp_path):
     """Path of a fresh SQLite file for this test."""

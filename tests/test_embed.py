@@ -300,3 +300,17 @@ def test_host_page_language_hint_picks_a_supported_locale(client, shop):
     assert 'lang="de"' in client.get("/w/acme/badge.html?lang=de-AT").get_data(as_text=True)
     assert 'lang="nl"' in client.get("/w/acme/badge.html?lang=es").get_data(as_text=True)  # shop default
     assert 'lang="fr"' in client.get("/w/acme/badge.html?lang=de&locale=fr").get_data(as_text=True)
+
+
+def test_fragment_cache_is_per_database(tmp_path):
+    """Two apps in one process with the same shop slug and data version never see each other's fragments."""
+    from widgetserver import create_app
+
+    bodies = []
+    for name, author in (("one", "Alice Cachetest"), ("two", "Bob Cachetest")):
+        app = create_app({"TESTING": True, "DATABASE": str(tmp_path / f"{name}.db")})
+        db = store.connect(app.config["DATABASE"])
+        shop = store.create_shop(db, "same", "Same Shop")
+        store.add_review(db, shop["id"], rating=4, author=author, title="t", body="b")
+        bodies.append(app.test_client().get("/w/same/list.html").get_data(as_text=True))
+    assert "Alice Cachetest" in bodies[0] and "Bob Cachetest" in bodies[1]

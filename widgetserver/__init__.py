@@ -50,6 +50,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Proxies in front of this server that set X-Forwarded-For/-Proto (0: none; trust no such header).
         TRUSTED_PROXIES=0,
         WTF_CSRF_TIME_LIMIT=6 * 3600,
+        # The owner's workspace (docs/owners.md): failed logins allowed per e-mail address and per
+        # client address within the window (seconds), and how long a password-reset link works.
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_MAX_FAILURES_PER_ADDRESS=30,
+        LOGIN_FAILURE_WINDOW=900,
+        PASSWORD_RESET_MAX_AGE=3600,
     )
     # The signing key's file when SECRET_KEY is not configured (widgetserver/secrets_file.py).
     app.config.setdefault("SECRET_KEY_FILE", os.path.join(app.instance_path, "secret_key"))
@@ -75,7 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask import request
     from flask_wtf.csrf import CSRFProtect
 
-    from . import api, collect, embed, errors, http_cache, i18n, meta, pages, reports, security, transparency
+    from . import api, collect, embed, errors, http_cache, i18n, meta, pages, reports, security, transparency, workspace
 
     i18n.init_app(app)  # every server text is a gettext msgid (docs/translating.md)
     app.session_interface = PublicReadSessions()
@@ -101,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(collect.bp)
     app.register_blueprint(reports.bp)  # public report form under /s/<shop>/reviews/<id>/report
     app.register_blueprint(transparency.blueprint())  # /s/<shop>/transparency: how reviews work, live figures
+    workspace.init_app(app)  # the owner's workspace under /workspace (login, inbox, replies, settings)
 
     @app.teardown_appcontext
     def close_db(exc):  # noqa: ARG001

@@ -337,6 +337,36 @@ def create_invitation(shop):
     return response
 
 
+@bp.post("/shops/<shop>/tone-check")
+def tone_check(shop):
+    """Check a reply draft against the reply checklist (rule ids and messages); nothing is stored.
+
+    :raise 401/403: missing or wrong key. :raise 404: review_id not a published review of this shop.
+    """
+    from . import tone
+    from .i18n import force_locale, gettext
+
+    row = shop_or_404(shop)
+    require_key(row)
+    data = json_body(schemas.ToneCheckInputSchema())
+    db = get_db()
+    review, rating, review_text, language = None, data["rating"], "", data["language"]
+    if data["review_id"] is not None:
+        raw = store.review_row(db, row["id"], data["review_id"])
+        if raw is None or raw["status"] != "published":
+            raise APIError(404, f"No published review {data['review_id']} in shop {shop!r}.",
+                           {"review_id": ["Unknown review; list reviews at /api/v1/shops/{shop}/reviews."]})
+        review = raw
+        rating, review_text = raw["rating"], f"{raw['title']}\n{raw['body']}"
+        language = language or ((raw["locale"] or "").split("-")[0] if (raw["locale"] or "").split("-")[0]
+                                in tone.LANGUAGES else None)
+    recent = store.recent_reply_texts(db, row["id"], review["id"] if review else None)
+    with force_locale(data["locale"]):
+        result = tone.check(data["body"], author=data["author"], role=data["role"], rating=rating, language=language,
+                            review_text=review_text, recent_replies=recent, gettext=gettext)
+    return jsonify(schemas.ToneCheckSchema().dump(result))
+
+
 # --- CORS and OpenAPI ----------------------------------------------------------
 
 
@@ -361,6 +391,7 @@ ROUTES = [
     ("/shops/{shop}/reviews/{review_id}/reply", "post", "reply", None, "ReplyInputSchema", "ReviewSchema", 201),
     ("/shops/{shop}/products", "post", "upsert_product", None, "ProductInputSchema", "ProductSchema", 201),
     ("/shops/{shop}/invitations", "post", "create_invitation", None, "InvitationInputSchema", "InvitationSchema", 201),
+    ("/shops/{shop}/tone-check", "post", "tone_check", None, "ToneCheckInputSchema", "ToneCheckSchema", 200),
 ]
 EXTRA_ROUTES: list = []  # (path, method, view, query, body, response, status) added by other blueprints
 
@@ -377,7 +408,8 @@ def build_spec() -> dict:
     # Nested schemas first: the plugin names them when it meets them inside another.
     for name in ("ErrorSchema", "ShopSchema", "ReplySchema", "ReviewSchema", "ReviewPageSchema", "ProductSchema",
                  "ProductListSchema", "SummarySchema", "ReviewImportSchema", "ReplyInputSchema", "ProductInputSchema",
-                 "InvitationInputSchema", "InvitationSchema"):
+                 "InvitationInputSchema", "InvitationSchema", "ToneFindingSchema", "ToneCheckInputSchema",
+                 "ToneCheckSchema"):
         spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     for *_, body, output, _status in EXTRA_ROUTES:  # schemas other blueprints' routes name
         for name in filter(None, (body, output)):

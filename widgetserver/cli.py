@@ -126,6 +126,11 @@ def demo(db_path, host, port, no_serve):
     width = max(len(base + path) for path, _ in pages)
     for path, what in pages:
         click.echo(f"  {base + path:<{width}}  {what}")
+    from .demo import demo_login
+
+    email, password = demo_login(db)
+    click.echo(f"Workspace (inbox, replies, settings, snippet): {base}/workspace/login")
+    click.echo(f"  e-mail {email}  password {password}")
     click.echo("Demo API key (write access to shop 'demo'):")
     click.echo(key)
     if not no_serve:
@@ -224,6 +229,119 @@ def keys_revoke(db_path, key):
     if not store.revoke_key(db, key):
         raise click.ClickException("No live key matches; nothing revoked.")
     click.echo("Revoked.")
+
+
+@main.group()
+def users():
+    """Workspace accounts: shop owners and staff, and operators (docs/owners.md)."""
+
+
+def _password(generate: bool, from_stdin: bool) -> tuple[str, bool]:
+    """(password, generated): generated and printed, read from stdin, or prompted for twice."""
+    import secrets
+
+    if generate:
+        return secrets.token_urlsafe(12), True
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True), False
+
+
+password_options = [
+    click.option("--generate", is_flag=True, help="Make a random password and print it."),
+    click.option("--password-stdin", "from_stdin", is_flag=True, help="Read the password from the first line of stdin."),
+]
+
+
+def _with_password_options(command):
+    for option in reversed(password_options):
+        command = option(command)
+    return command
+
+
+@users.command("create")
+@db_option
+@click.argument("shop")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["owner", "staff"]), default="staff", show_default=True)
+@click.option("--name", default="", help="Name shown under replies (default: the part of EMAIL before @).")
+@click.option("--title", default="", help="Job title shown under replies, e.g. 'Customer service'.")
+@_with_password_options
+def users_create(db_path, shop, email, role, name, title, generate, from_stdin):
+    """Give EMAIL a login to SHOP's workspace, as owner or staff (prompts for a password)."""
+    from .workspace import users as accounts
+
+    _, db = open_db(db_path)
+    row = shop_or_fail(db, shop)
+    password, generated = _password(generate, from_stdin)
+    try:
+        user = accounts.create_user(db, shop_id=row["id"], email=email, name=name, title=title, role=role,
+                                    password=password)
+    except store.StoreError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created {user['role']} {user['email']} for shop {shop!r}. Log in at /workspace/login")
+    if generated:
+        click.echo("Password (shown once):")
+        click.echo(password)
+
+
+@users.command("operator")
+@db_option
+@click.argument("email")
+@click.option("--name", default="", help="The operator's name.")
+@_with_password_options
+def users_operator(db_path, email, name, generate, from_stdin):
+    """Give EMAIL an operator login: moderates reports of every shop, belongs to none."""
+    from .workspace import users as accounts
+
+    _, db = open_db(db_path)
+    password, generated = _password(generate, from_stdin)
+    try:
+        user = accounts.create_user(db, shop_id=None, email=email, name=name, role="operator", password=password)
+    except store.StoreError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created operator {user['email']}.")
+    if generated:
+        click.echo("Password (shown once):")
+        click.echo(password)
+
+
+@users.command("password")
+@db_option
+@click.argument("email")
+@_with_password_options
+def users_password(db_path, email, generate, from_stdin):
+    """Set a new password for EMAIL (ends their sessions and any reset link)."""
+    from .workspace import users as accounts
+
+    _, db = open_db(db_path)
+    user = accounts.user_by_email(db, email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email!r}. Create one: widgetserver users create SHOP EMAIL")
+    password, generated = _password(generate, from_stdin)
+    try:
+        accounts.set_password(db, user["id"], password, actor="cli")
+    except store.StoreError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Password changed for {user['email']}.")
+    if generated:
+        click.echo("Password (shown once):")
+        click.echo(password)
+
+
+@users.command("list")
+@db_option
+@click.argument("shop", required=False)
+def users_list(db_path, shop):
+    """List users (of SHOP, or all) with role and last login; never passwords."""
+    _, db = open_db(db_path)
+    where, params = "", []
+    if shop:
+        where, params = " WHERE u.shop_id = ?", [shop_or_fail(db, shop)["id"]]
+    click.echo("email\trole\tshop\tname\tlast_login")
+    for u in db.query("SELECT u.email, u.role, coalesce(s.slug, '-') AS shop, u.name, u.last_login_at"
+                      " FROM users u LEFT JOIN shops s ON s.id = u.shop_id" + where + " ORDER BY shop, u.email", params):
+        click.echo("\t".join(str(u[k] or "-") for k in ("email", "role", "shop", "name", "last_login_at")))
 
 
 @main.command("import")

@@ -126,6 +126,38 @@ def _fill(db, seed: int) -> None:
                 store.set_reply(db, shop["id"], review_id, body=reply, author=name, role=role, actor="demo")
                 db.execute("UPDATE replies SET created_at = ?, updated_at = ? WHERE review_id = ?",
                            [store.format_time(replied_at)] * 2 + [review_id])
+        for i, (hours, rating, product, title, body, author) in enumerate(FRESH_REVIEWS):
+            store.add_review(db, shop["id"], rating=rating, author=author, title=title, body=body, locale="nl",
+                             product_sku=PRODUCTS[product]["sku"], source="import",
+                             created_at=now - timedelta(hours=hours), external_id=f"nl-fresh-{i}", actor="demo")
+        store.update_shop_settings(db, shop["id"], actor="demo", contact_email="service@shop.example",
+                                   contact_phone="+31 20 123 4567")
+
+
+# Reviews that just arrived, so the workspace inbox shows its reply clocks: (hours ago, rating, product, title, body, author)
+FRESH_REVIEWS = [
+    (3, 1, "1078", "Rits kapot bij eerste keer dragen",
+     "De rits van de jurk brak meteen de eerste keer dat ik hem aandeed. Nu kan ik hem niet dragen op het feest.", "Mirella"),
+    (10, 3, "872", "Mooi, maar pluist", "Fijne trui en warm, maar na twee keer dragen zitten er al pluisjes op.", "Annemiek"),
+]
+
+DEMO_OWNER = {"email": "owner@demo.example", "name": "Joost Bakker", "title": "Eigenaar"}
+
+
+def demo_login(db) -> tuple[str, str]:
+    """The demo shop owner's login: created on first use, a fresh random password each time."""
+    import secrets
+
+    from .workspace import users
+
+    password = secrets.token_urlsafe(9)
+    user = users.user_by_email(db, DEMO_OWNER["email"])
+    if user is None:
+        shop = store.get_shop(db, SHOP["slug"])
+        users.create_user(db, shop_id=shop["id"], role="owner", password=password, actor="demo", **DEMO_OWNER)
+    else:
+        users.set_password(db, user["id"], password, actor="demo")
+    return DEMO_OWNER["email"], password
 
 
 # The source texts were cut at a fixed length, often mid-word: keep whole sentences only.
@@ -158,7 +190,8 @@ def reply_time(review_at, now, rnd: random.Random):
 def _reply_for(locale: str, rating: int, title: str, rnd: random.Random) -> str | None:
     if locale == "nl":
         return DUTCH_REPLIES.get(title)
-    if rating <= 2 and rnd.random() < 0.6:
+    if rating <= 2:
+        rnd.random()  # (kept: the draw that used to decide, so the rest of the demo stays the same)
         return ENGLISH_REPLY_LOW
     if rating == 5 and rnd.random() < 0.05:
         return ENGLISH_REPLY_HIGH

@@ -291,3 +291,35 @@ def start_sender_thread(app: Flask, every: float) -> threading.Thread:
     thread.stop = stop
     thread.start()
     return thread
+
+
+def send_one(config, message: EmailMessage) -> None:
+    """Send one message now over a fresh SMTP session (password resets and other one-off mail).
+
+    :raise MailConfigError: MAIL_HOST is not set.
+    :raise TemporaryFailure, PermanentFailure: as `Connection.send`.
+    """
+    if not mail_configured(config):
+        raise MailConfigError("Set MAIL_HOST (and MAIL_FROM) to send e-mail.")
+    connection = Connection(config)
+    try:
+        connection.send(message)
+    finally:
+        connection.close()
+
+
+def plain_message(config, *, to: str, subject: str, text: str, locale: str = "en") -> EmailMessage:
+    """A plain-text message from MAIL_FROM to `to`.
+
+    :raise MailConfigError: no sender configured.
+    """
+    sender = _sender(config)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["Content-Language"] = locale
+    message.set_content(text)
+    return message

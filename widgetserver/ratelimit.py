@@ -98,6 +98,18 @@ def attempt(db, *limits: Limit) -> int:
     return 0
 
 
+def wait_for(db, *limits: Limit) -> int:
+    """0 when one more event fits every limit now, else the seconds to wait; counts nothing (see `attempt`)."""
+    now = _now()
+    return max((_wait(db, limit, now) for limit in limits), default=0)
+
+
+def forget(db, key: str) -> None:
+    """Drop every event counted for `key` (a login that succeeded forgets that address's failures)."""
+    with store.write(db):
+        db.execute("DELETE FROM rate_limits WHERE key = ?", [key])
+
+
 def minutes(wait: int) -> int:
     """A wait in seconds as whole minutes to tell a person (rounded up, at least 1)."""
     return max(1, -(-wait // 60))

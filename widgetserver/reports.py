@@ -39,10 +39,12 @@ def page_locale(shop: dict | None = None) -> str:
 
 
 def add_report(db, shop_id: int, review_id: int, reason: str, note: str, locale: str | None,
-               reporter: str = "shopper", form_token: str | None = None, token_valid_for: int = 0) -> int:
+               reporter: str = "shopper", form_token: str | None = None, token_valid_for: int = 0,
+               actor: str | None = None) -> int:
     """Store an open report and its audit entry in one transaction; the review is not touched.
 
-    `reporter` is who reported: a shopper (the public form) or the shop (its workspace).
+    `reporter` is who reported: a shopper (the public form) or the shop (its workspace);
+    `actor` names them in the audit log (default: the reporter kind; the workspace passes the user).
     `form_token`, when given, is spent in the same transaction (one report per form).
     :raise ratelimit.TokenSpent: that token was spent before; nothing is stored.
     """
@@ -56,8 +58,8 @@ def add_report(db, shop_id: int, review_id: int, reason: str, note: str, locale:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [shop_id, review_id, reason, note, locale, store.now_text(), reporter],
         ).lastrowid
-        store.audit(db, shop_id=shop_id, actor=reporter, action="create", entity="report", entity_id=report_id,
-                    data={"review_id": review_id, "reason": reason, "has_note": bool(note)})
+        store.audit(db, shop_id=shop_id, actor=actor or reporter, action="create", entity="report",
+                    entity_id=report_id, data={"review_id": review_id, "reason": reason, "has_note": bool(note)})
     return report_id
 
 

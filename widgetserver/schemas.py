@@ -417,3 +417,38 @@ class SnippetSchema(Schema):
     """The HTML to paste into a page: placeholder div(s) with a reserved height, then the loader script."""
 
     html = fields.String(required=True)
+
+
+class ToneCheckInputSchema(Schema):
+    """A reply draft to check (nothing is stored)."""
+
+    body = PlainText(required=True, max_length=5000)
+    author = PlainText(max_length=100, multiline=False, load_default="")
+    role = PlainText(max_length=100, multiline=False, load_default="")
+    review_id = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1),
+                               metadata={"description": "The review answered: its rating, text and language are used."})
+    rating = fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 5),
+                            metadata={"description": "The review's rating, when no review_id is given."})
+    language = fields.String(load_default=None, validate=validate.OneOf(["nl", "en", "de", "fr"]),
+                             metadata={"description": "The reply's language (default: the review's, else detected)."})
+    locale = fields.String(load_default="en", validate=validate.OneOf(["nl", "en", "de", "fr"]),
+                           metadata={"description": "Language of the messages."})
+
+
+class ToneFindingSchema(Schema):
+    """One rule's verdict."""
+
+    rule = fields.String(metadata={"description": "thanks, acknowledge, apology, offline, signature, defensive, "
+                                                  "removal, copy, length or placeholder"})
+    title = fields.String()
+    passed = fields.Boolean()
+    message = fields.String()
+    phrases = fields.List(fields.String(), metadata={"description": "The words that decided it."})
+
+
+class ToneCheckSchema(Schema):
+    """The tone check's findings."""
+
+    language = fields.String()
+    problems = fields.Integer(metadata={"description": "How many findings did not pass."})
+    findings = fields.List(fields.Nested(ToneFindingSchema))

@@ -7,6 +7,7 @@ Policies (docs/operations.md, "Security"):
 - hosted pages (`/s/...`, `/demo`, error pages): no script at all, except `/demo/<shop>/embed`, which loads
   this server's `embed.js` and fetches fragments from it; inline styles as for fragments.
 - forms (review form, report form): no script; styles only in `<style nonce=...>` elements of this response.
+- the owner's workspace (`/workspace/...`): scripts, styles, fetches and frames from this server only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ EMBED_PAGE_POLICY = PAGE_POLICY + "; script-src {origins}; connect-src {origins}
 FORM_POLICY = "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; base-uri 'none'; " \
               "form-action 'self'; frame-ancestors 'none'"
 
+# The owner's workspace (widgetserver/workspace): its own script and stylesheet, JSON fetches to itself,
+# the snippet builder's same-origin preview frame (which runs embed.js and whose widgets use inline styles).
+WORKSPACE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                    "connect-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; "
+                    "base-uri 'none'; object-src 'none'")
 FORM_BLUEPRINTS = ("collect", "reports")
 EMBED_PAGES = ("pages.demo_embed",)
 
@@ -42,6 +48,8 @@ def policy_for(app: Flask) -> str | None:
     blueprint = endpoint.partition(".")[0] if "." in endpoint else ""
     if blueprint == "embed":
         return FRAGMENT_POLICY
+    if blueprint == "workspace":
+        return WORKSPACE_POLICY
     if blueprint in FORM_BLUEPRINTS:
         return FORM_POLICY.format(nonce=csp_nonce())
     if endpoint in EMBED_PAGES:

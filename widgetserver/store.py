@@ -357,6 +357,32 @@ def _m004_author_tokens(db: sqlite_utils.Database) -> None:
     )
 
 
+USER_ROLES = ("owner", "staff", "operator")
+
+
+def _m008_workspace(db: sqlite_utils.Database) -> None:
+    # The shop owner's workspace (widgetserver/workspace/): the people who log in. An operator belongs
+    # to no shop; every other user belongs to exactly one. (Failed logins count in rate_limits.)
+    db.executescript(
+        f"""
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER REFERENCES shops(id),
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN {USER_ROLES!r}),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_login_at TEXT,
+            disabled_at TEXT,
+            CHECK ((role = 'operator') = (shop_id IS NULL))
+        );
+        CREATE INDEX users_shop ON users (shop_id);
+        """
+    )
+
+
 ALERT_MODES = ("immediate", "digest")
 OUTBOX_KINDS = ("alert", "digest", "webhook", "followup")
 OUTBOX_STATUSES = ("pending", "sending", "delivered", "failed")
@@ -634,6 +660,7 @@ MIGRATIONS = [
     (4, "author tokens and verification methods", _m004_author_tokens),
     (5, "rate limits and spent form tokens", _m005_rate_limits),
     (6, "canonical timestamps", _m006_canonical_times),
+    (8, "workspace users", _m008_workspace),
     (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
 ]
@@ -795,21 +822,21 @@ def list_shops(db) -> list[dict]:
     return [get_shop(db, r["slug"]) for r in db.query("SELECT slug FROM shops ORDER BY slug")]
 
 
-def update_shop_settings(db, shop_id: int, **settings) -> None:
+def update_shop_settings(db, shop_id: int, actor: str = "cli", **settings) -> None:
     """Merge `settings` into the shop's settings."""
     with write(db):
         current = json.loads(db.execute("SELECT settings FROM shops WHERE id = ?", [shop_id]).fetchone()[0])
         current.update(settings)
         db.execute("UPDATE shops SET settings = ? WHERE id = ?", [json.dumps(current), shop_id])
         bump(db, shop_id)
-        audit(db, shop_id=shop_id, actor="cli", action="settings", entity="shop", entity_id=shop_id, data=settings)
+        audit(db, shop_id=shop_id, actor=actor, action="settings", entity="shop", entity_id=shop_id, data=settings)
 
 
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(db, shop_id: int, label: str | None = None) -> str:
+def create_key(db, shop_id: int, label: str | None = None, actor: str = "cli") -> str:
     """Make a new API key for the shop and return it; only its hash is stored."""
     key_id = secrets.token_hex(6)
     key = f"eer_{key_id}_{secrets.token_urlsafe(32)}"
@@ -818,20 +845,38 @@ def create_key(db, shop_id: int, label: str | None = None) -> str:
             "INSERT INTO api_keys (shop_id, key_id, key_hash, label, created_at) VALUES (?, ?, ?, ?, ?)",
             [shop_id, key_id, _hash_key(key), label, now_text()],
         )
-        audit(db, shop_id=shop_id, actor="cli", action="create", entity="api_key", entity_id=key_id, data={})
+        audit(db, shop_id=shop_id, actor=actor, action="create", entity="api_key", entity_id=key_id, data={})
     return key
 
 
-def revoke_key(db, key_or_id: str) -> bool:
-    """Revoke a key given whole or by its id (the part after `eer_`); False if none matched."""
-    key_id = key_or_id.split("_")[1] if key_or_id.startswith("eer_") else key_or_id
+def revoke_key(db, key_or_id: str, shop_id: int | None = None, actor: str = "cli") -> bool:
+    """Revoke a key given whole or by its id (the part after `eer_`); False if none matched.
+
+    With `shop_id`, only a key of that shop matches (the workspace revokes its own keys only).
+    """
+    key_id = key_or_id.split("_")[1] if key_or_id.startswith("eer_") and "_" in key_or_id[4:] else key_or_id
     with write(db):
         row = db.execute("SELECT shop_id FROM api_keys WHERE key_id = ? AND revoked_at IS NULL", [key_id]).fetchone()
-        if row is None:
+        if row is None or (shop_id is not None and row[0] != shop_id):
             return False
         db.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", [now_text(), key_id])
-        audit(db, shop_id=row[0], actor="cli", action="revoke", entity="api_key", entity_id=key_id, data={})
+        audit(db, shop_id=row[0], actor=actor, action="revoke", entity="api_key", entity_id=key_id, data={})
     return True
+
+
+def list_keys(db, shop_id: int) -> list[dict]:
+    """The shop's API keys (id, label, created, revoked), newest first; never the key or its hash."""
+    return list(db.query("SELECT key_id, label, created_at, revoked_at FROM api_keys WHERE shop_id = ?"
+                         " ORDER BY id DESC", [shop_id]))
+
+
+def update_shop_details(db, shop_id: int, *, name: str, url: str | None, locale: str, actor: str) -> None:
+    """Change a shop's public name, website and default language."""
+    with write(db):
+        db.execute("UPDATE shops SET name = ?, url = ?, locale = ? WHERE id = ?", [name, url, locale, shop_id])
+        bump(db, shop_id)
+        audit(db, shop_id=shop_id, actor=actor, action="update", entity="shop", entity_id=shop_id,
+              data={"name": name, "url": url, "locale": locale})
 
 
 def shop_id_for_key(db, key: str) -> int | None:
@@ -1211,6 +1256,14 @@ def set_reply(db, shop_id: int, review_id: int, *, body: str, author: str, role:
 
         events.reply_published(db, shop_id, review_id, old is None)
     return old is None
+
+
+def recent_reply_texts(db, shop_id: int, exclude_review: int | None = None, limit: int = 50) -> list[str]:
+    """The shop's latest reply texts (other reviews' only), newest first: what a new reply must not copy."""
+    return [r[0] for r in db.execute(
+        "SELECT rp.body FROM replies rp JOIN reviews r ON r.id = rp.review_id"
+        " WHERE r.shop_id = ? AND rp.review_id != ? ORDER BY rp.updated_at DESC LIMIT ?",
+        [shop_id, exclude_review or 0, limit])]
 
 
 REVIEW_SELECT = (

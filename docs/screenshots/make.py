@@ -1,6 +1,7 @@
-"""Regenerate docs/screenshots/<theme>-<widget>.png: every widget in every shipped theme, from fixture data.
+"""Regenerate docs/screenshots: every widget in every shipped theme, and every page of the owner's workspace.
 
-    /work/venv/bin/python docs/screenshots/make.py
+    python docs/screenshots/make.py                    # everything
+    python docs/screenshots/make.py --workspace-only   # only workspace-*.png (the demo shop, 1280 and 375 px)
 
 Renders each widget with `widgets.render` (a realistic shop: several reviews of
 every kind, a 1-star review with the shop's reply), puts one theme's widgets on
@@ -59,17 +60,81 @@ def page_for(theme: str) -> str:
             f'<body style="margin:0;font:16px/1.5 system-ui,sans-serif;background:{background}">' + "\n".join(sections) + "</body></html>")
 
 
+WORKSPACE_WIDTHS = (1280, 375)  # desktop and a small phone
+
+
+def workspace_shots(browser) -> list[Path]:
+    """Every workspace page of the demo shop (docs/owners.md), logged in as its owner, at 1280 and 375 px."""
+    import re
+    import tempfile
+
+    from conftest import LiveServer
+
+    from widgetserver import create_app, store
+    from widgetserver.demo import build_demo, demo_login
+
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": []})
+        db = store.connect(app.config["DATABASE"])
+        build_demo(db)
+        email, password = demo_login(db)
+        fresh = db.execute("SELECT id FROM reviews WHERE external_id = 'nl-fresh-0'").fetchone()[0]
+        server = LiveServer(app)
+        try:
+            for width in WORKSPACE_WIDTHS:
+                suffix = "" if width == 1280 else f"-{width}"
+                context = browser.new_context(viewport={"width": width, "height": 900}, locale="nl-NL")
+                page = context.new_page()
+
+                def shot(name: str, full: bool = True):
+                    path = HERE / f"workspace-{name}{suffix}.png"
+                    page.screenshot(path=str(path), full_page=full, animations="disabled")
+                    written.append(path)
+
+                page.goto(f"{server.url}/workspace/login")
+                shot("login", full=False)
+                page.fill("#email", email)
+                page.fill("#password", password)
+                page.click("button[type=submit]")
+                page.wait_for_url(re.compile(r".*/workspace/demo/$"))
+                page.set_viewport_size({"width": width, "height": 1100 if width > 400 else 1400})
+                shot("inbox", full=False)
+                page.set_viewport_size({"width": width, "height": 900})
+                page.goto(f"{server.url}/workspace/demo/reviews/{fresh}")
+                page.click("#draft-button")
+                page.wait_for_selector("#tone-list .finding.pass")
+                page.fill("#body", page.input_value("#body").replace("We willen dit graag goedmaken.",
+                                                                     "Had u maar het label gelezen."))
+                page.wait_for_selector("#tone-list .finding.fail[data-rule=defensive]")
+                shot("reply")
+                page.goto(f"{server.url}/workspace/demo/reviews/{fresh}/report")
+                shot("report")
+                page.goto(f"{server.url}/workspace/demo/settings")
+                shot("settings")
+                page.goto(f"{server.url}/workspace/demo/snippet?widget=badge&widget=summary&locale=nl&accent=%231d5c4a")
+                page.wait_for_timeout(2500)  # the preview frame loads embed.js and its widgets
+                shot("snippet")
+                context.close()
+        finally:
+            server.stop()
+            db.conn.close()
+    return written
+
+
 def main() -> list[Path]:
     written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": WIDTH + 40, "height": 900}, device_scale_factor=1)
-        for theme in THEMES:
-            page.set_content(page_for(theme), wait_until="load")
-            for widget in WIDGETS:
-                path = HERE / f"{theme}-{widget}.png"
-                page.locator(f"#shot-{widget}").screenshot(path=str(path), animations="disabled")
-                written.append(path)
+        if "--workspace-only" not in sys.argv:
+            page = browser.new_page(viewport={"width": WIDTH + 40, "height": 900}, device_scale_factor=1)
+            for theme in THEMES:
+                page.set_content(page_for(theme), wait_until="load")
+                for widget in WIDGETS:
+                    path = HERE / f"{theme}-{widget}.png"
+                    page.locator(f"#shot-{widget}").screenshot(path=str(path), animations="disabled")
+                    written.append(path)
+        written += workspace_shots(browser)
         browser.close()
     return written
 
