@@ -48,7 +48,7 @@ def policy_for(app: Flask) -> str | None:
     blueprint = endpoint.partition(".")[0] if "." in endpoint else ""
     if blueprint == "embed":
         return FRAGMENT_POLICY
-    if blueprint == "workspace":
+    if blueprint in ("workspace", "moderation"):
         return WORKSPACE_POLICY
     if blueprint in FORM_BLUEPRINTS:
         return FORM_POLICY.format(nonce=csp_nonce())

@@ -93,9 +93,10 @@ def init_app(app) -> None:
     """Install Flask-Login and the workspace blueprint."""
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     login_manager.init_app(app)
-    from . import auth, inbox, settings, snippets  # noqa: F401  (their views register on bp)
+    from . import auth, inbox, insight, settings, snippets  # noqa: F401  (their views register on bp)
 
     app.register_blueprint(bp)
+    insight.init_app(app)  # the operator's moderation queue (its own blueprint)
 
 
 def shop_for_user(slug: str) -> dict:

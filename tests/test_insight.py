@@ -1,0 +1,115 @@
+"""Workspace analytics (charts, CSV, date range) and the operator's moderation queue (keep / remove, 403 for shops)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+
+import lxml.html
+import pytest
+from workspace_helpers import csrf_of, log_in, make_user
+
+from widgetserver import store
+from widgetserver.reports import add_report
+
+
+@pytest.fixture
+def history(db, shop):
+    """Acme's reviews: Sept 2026 a 5 and a 4, Oct 2026 a 1 (SKU-1) and a 5."""
+    for created, rating, sku in [((2026, 9, 3), 5, "SKU-2"), ((2026, 9, 20), 4, None),
+                                 ((2026, 10, 2), 1, "SKU-1"), ((2026, 10, 30), 5, "SKU-1")]:
+        store.add_review(db, shop["id"], rating=rating, author="Klant", product_sku=sku,
+                         created_at=datetime(*created, 12, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def owner(client, db, shop):
+    make_user(db, shop)
+    assert log_in(client).status_code == 302
+    return client
+
+
+def test_analytics_page_charts_the_range(owner, history):
+    response = owner.get("/workspace/acme/analytics?from=2026-09&to=2026-11&locale=en")
+    assert response.status_code == 200
+    tree = lxml.html.fromstring(response.get_data(as_text=True))
+    counts = [float(v) for v in tree.xpath("//svg[@data-chart='volume']//rect[@data-series='count']/@data-value")]
+    assert counts == [2, 2, 0]
+    averages = [float(v) for v in tree.xpath("//svg[@data-chart='volume']//circle[@data-series='Average']/@data-value")]
+    assert averages == [4.5, 3.0]
+    october = {e.get("data-series"): int(e.get("data-value"))
+               for e in tree.xpath("//svg[@data-chart='stars']//rect[@data-month='2026-10']")}
+    assert october == {"r1": 1, "r5": 1}
+    shares = [float(v) for v in tree.xpath("//svg[@data-chart='products']//rect/@data-value")]
+    assert shares == [0.5, 0.0]
+    assert not tree.xpath("//script[not(@src)]") and not tree.xpath("//*[@style]")
+
+
+def test_analytics_csv(owner, history):
+    response = owner.get("/workspace/acme/analytics/stars.csv?from=2026-09&to=2026-10")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "acme-stars-2026-09-2026-10.csv" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["month"], r["r1"], r["r5"]) for r in rows] == [("2026-09", "0", "1"), ("2026-10", "1", "1")]
+    assert owner.get("/workspace/acme/analytics/nope.csv").status_code == 404
+
+
+@pytest.mark.parametrize("query, field", [("from=2026-13", "from"), ("to=soon", "to"), ("from=2026-10&to=2026-01", "from"),
+                                          ("from=1900-01", "from"), ("from=2000-01&to=2026-01", "from")])
+def test_a_bad_range_is_a_400_with_a_message_for_the_field(owner, history, query, field):
+    response = owner.get(f"/workspace/acme/analytics?{query}&locale=en")
+    assert response.status_code == 400
+    tree = lxml.html.fromstring(response.get_data(as_text=True))
+    assert tree.xpath(f"//*[@id='a-{field}-error']")
+    assert owner.get(f"/workspace/acme/analytics/volume.csv?{query}").status_code == 400
+
+
+def test_analytics_of_another_shop_is_404(client, db, shop, history):
+    other = store.create_shop(db, "beta", "Beta")
+    make_user(db, other, email="owner@beta.example")
+    log_in(client, "owner@beta.example")
+    assert client.get("/workspace/acme/analytics").status_code == 404
+    assert client.get("/workspace/acme/analytics/volume.csv").status_code == 404
+
+
+def test_analytics_needs_a_login(client, shop):
+    assert client.get("/workspace/acme/analytics").status_code == 302
+
+
+@pytest.fixture
+def reported(db, shop):
+    review_id = store.add_review(db, shop["id"], rating=1, author="Piet", body="Bel me op 0612345678.")
+    add_report(db, shop["id"], review_id, "personal_data", "Telefoonnummer.", "nl")
+    return review_id
+
+
+def test_operator_removes_a_reported_review_from_the_queue(client, db, shop, reported):
+    make_user(db, None, email="op@eerlijk.example", role="operator", name="Olga")
+    log_in(client, "op@eerlijk.example")
+    queue = client.get("/workspace/moderation/?locale=en")
+    assert queue.status_code == 200
+    html = queue.get_data(as_text=True)
+    assert "Bel me op 0612345678." in html and "Telefoonnummer." in html
+    token = csrf_of(client, "/workspace/moderation/")
+    refused = client.post(f"/workspace/moderation/acme/{reported}", data={"outcome": "remove", "csrf_token": token})
+    assert refused.status_code == 400 and store.review_row(db, shop["id"], reported)["status"] == "published"
+    done = client.post(f"/workspace/moderation/acme/{reported}",
+                       data={"outcome": "remove", "reason": "personal_data", "note": "nummer", "csrf_token": token})
+    assert done.status_code == 302
+    assert store.review_row(db, shop["id"], reported)["status"] == "removed"
+    actor = db.execute("SELECT actor FROM audit_log WHERE action = 'decide-remove'").fetchone()[0]
+    assert actor.startswith("user:")
+    assert "No open reports." in client.get("/workspace/moderation/?locale=en").get_data(as_text=True)
+
+
+def test_a_shop_owner_cannot_reach_the_queue_or_decide(client, db, shop, reported):
+    make_user(db, shop)
+    log_in(client)
+    assert client.get("/workspace/moderation/").status_code == 403
+    token = csrf_of(client, "/workspace/acme/")
+    forged = client.post(f"/workspace/moderation/acme/{reported}",
+                         data={"outcome": "remove", "reason": "personal_data", "csrf_token": token})
+    assert forged.status_code == 403
+    assert store.review_row(db, shop["id"], reported)["status"] == "published"
+    assert db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
