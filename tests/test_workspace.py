@@ -500,8 +500,9 @@ def test_every_workspace_form_carries_a_csrf_token(client, db, shop, owner):
         assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_operator_lands_on_the_shop_list(client, db, shop):
+def test_operator_lands_on_the_moderation_queue_with_the_shop_list(client, db, shop):
     make_user(db, None, email="op@reviews.example", role="operator", name="Olga")
     log_in(client, "op@reviews.example")
     page = client.get("/workspace/", follow_redirects=True)
     assert page.status_code == 200 and b"Acme Kleding" in page.data
+    assert page.request.path == "/workspace/moderation/"

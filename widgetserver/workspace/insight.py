@@ -115,7 +115,8 @@ def queue():
     """Every review with open reports, oldest report first, with reporter kinds, reasons and notes."""
     items = moderation.open_reports(get_db())
     return render_template("workspace/moderation.html", items=items, reasons=_reasons(),
-                           outcomes=store.DECISION_OUTCOMES, ui_locale=current_locale(), errors={})
+                           outcomes=store.DECISION_OUTCOMES, ui_locale=current_locale(), errors={},
+                           shops=store.list_shops(get_db()))
 
 
 @moderation_bp.post("/<shop>/<int:review_id>")
@@ -148,7 +149,7 @@ def decide(shop, review_id):
         items = moderation.open_reports(db)
         return render_template("workspace/moderation.html", items=items, reasons=_reasons(),
                                outcomes=store.DECISION_OUTCOMES, ui_locale=current_locale(), errors=errors,
-                               failed=(shop, review_id)), 400
+                               failed=(shop, review_id), shops=store.list_shops(db)), 400
     flash(_("Decision recorded: review %(id)s was kept.", id=review_id) if outcome == "keep"
           else _("Decision recorded: review %(id)s was removed.", id=review_id), "success")
     return redirect(url_for("moderation.queue"))
