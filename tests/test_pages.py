@@ -101,7 +101,7 @@ def test_404_under_a_shop_speaks_its_language_and_links_back(client, reviewed):
     # A browser language we do not speak: the shop's (nl).
     _, doc = page(client, "/s/acme/p/NOPE", "ja", status=404)
     assert doc.get("lang") == "nl" and doc.findtext(".//h1") == "Pagina niet gevonden"
-    assert doc.xpath("//a[@href='http://localhost/s/acme']/text()") == ["Terug naar de reviews van Acme Kleding"]
+    assert doc.xpath("//a[@href='/s/acme']/text()") == ["Terug naar de reviews van Acme Kleding"]
     _, unknown_shop = page(client, "/s/nobody", "fr", status=404)
     assert unknown_shop.findtext(".//h1") == "Page introuvable"
 
@@ -144,3 +144,13 @@ def test_500_is_a_styled_page_and_json_on_the_api(db_path, tmp_path):
     assert "RuntimeError" not in response.get_data(as_text=True)
     api = client.get("/api/v1/boom")
     assert api.status_code == 500 and api.is_json and "error" in api.get_json()
+
+
+def test_error_pages_survive_an_untrusted_host(app, client, reviewed):
+    """The 400 for a Host outside TRUSTED_HOSTS is itself an error page: it must not build absolute links."""
+    app.config["TRUSTED_HOSTS"] = ["reviews.acme.example"]
+    for path in ("/s/acme", "/s/acme/p/NOPE", "/"):
+        response = client.get(path, headers={"Host": "evil.example", "Accept-Language": "de"})
+        assert response.status_code == 400, path
+        assert "Diese Adresse ist ungültig" in response.get_data(as_text=True)
+        assert "//evil.example" not in response.get_data(as_text=True)  # no link built from the forged Host

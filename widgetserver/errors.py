@@ -3,7 +3,9 @@ a styled page in the visitor's language for everything else."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from urllib.parse import quote
+
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -67,7 +69,6 @@ def _error_texts(status: int) -> tuple[str, str]:
 def error_page(exc: HTTPException):
     """A styled error page in the request's language (?locale=, Accept-Language, the shop's), with a way back."""
     from . import get_db, store
-    from .links import hosted_url
 
     status = exc.code or 500
     shop = None
@@ -81,8 +82,14 @@ def error_page(exc: HTTPException):
         use_shop_locale(shop)
     title, text = _error_texts(status)
     detail = exc.description if 400 <= status < 500 and status != 404 else None
-    html = render_template("errors/error.html", status=status, title=title, text=text, detail=detail, shop=shop,
-                           shop_url=hosted_url(shop["slug"]) if shop else None, locale=current_locale())
+    # A path, not base_url(): the error may be about the Host header itself (TRUSTED_HOSTS).
+    shop_url = f"{request.script_root}/s/{quote(shop['slug'])}" if shop else None
+    try:
+        html = render_template("errors/error.html", status=status, title=title, text=text, detail=detail, shop=shop,
+                               shop_url=shop_url, locale=current_locale())
+    except Exception:  # noqa: BLE001 - the error page must never turn one error into another
+        current_app.logger.exception("error page for %s failed", status)
+        html = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
     response = make_response(html, status)
     response.headers["Cache-Control"] = "no-store"
     response.vary.add("Accept-Language")
