@@ -24,6 +24,7 @@ def sample():
 def text(fragment):
     """Visible text without tags, unescaped, whitespace collapsed."""
     fragment = re.sub(r"<style>.*?</style>|<script.*?</script>", "", fragment, flags=re.S)
+    fragment = re.sub(r"</?bdi>", "", fragment)  # inline isolation, not a word break
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
 
@@ -202,9 +203,10 @@ def test_theme_inheritance_default_prefix_and_debug_comment(tmp_path):
 
 
 def test_user_theme_may_shadow_and_extend_shipped_theme(tmp_path):
-    make_theme(tmp_path, "default", "default", {"badge.html": '{% extends "default:badge.html" %}{% block height %}99{% endblock %}'})
+    make_theme(tmp_path, "default", "default",
+               {"badge.html": '{% extends "default:badge.html" %}{% block subject %}<i>own</i>{% endblock %}'})
     out = render("badge", theme="default", theme_dirs=[tmp_path], **data(sample()))
-    assert 'data-eerlijk-height="99"' in out and 'role="img"' in out
+    assert "<i>own</i>" in out and 'role="img"' in out
 
 
 def test_unknown_theme_names_available_ones():
@@ -268,3 +270,73 @@ def test_bad_arguments_say_what_to_do():
         render("product", shop=SHOP)
     with pytest.raises(ValueError, match="markup"):
         render("badge", shop=SHOP, markup="rdfa")
+
+
+# --- look and feel: relative times, avatars, products, bidi isolation -------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_relative_times_are_never_later_than_the_truth_nor_finer_than_an_hour(locale):
+    from datetime import timedelta
+
+    from babel.dates import format_timedelta
+
+    from widgets.i18n import Formatter
+
+    fmt = Formatter(locale, NOW)
+    within = fmt.gettext("in the last hour")
+    assert within != "in the last hour" or locale == "en"
+    for seconds in (0, 1, 58, 59 * 60 + 59, -5, -7200):  # the future (clock skew) too
+        assert fmt.ago(NOW - timedelta(seconds=seconds)) == within
+    cases = {timedelta(hours=1): (1, "hour"), timedelta(hours=23, minutes=59): (23, "hour"),
+             timedelta(days=1, hours=23): (1, "day"), timedelta(days=13): (1, "week"),
+             timedelta(days=59): (1, "month"), timedelta(days=364): (12, "month"),
+             timedelta(days=365 * 2 - 1): (1, "year")}
+    sizes = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400}
+    for delta, (count, unit) in cases.items():
+        expected = format_timedelta(timedelta(seconds=-count * sizes[unit]), add_direction=True, threshold=1, locale=locale)
+        assert fmt.ago(NOW - delta) == expected, (delta, fmt.ago(NOW - delta), expected)
+
+
+def test_fresh_replies_say_in_the_last_hour_never_seconds():
+    reviews = [review(1, 1, days=0, reply=Reply("Sorry!", "Eva", "owner", NOW - __import__("datetime").timedelta(seconds=58)))]
+    out = render("list", locale="en", **data(reviews))
+    assert "in the last hour" in text(out) and "second" not in text(out) and "minute" not in text(out)
+
+
+def test_avatars_show_initials_in_a_stable_colour_with_enough_contrast():
+    from widgets import avatar
+
+    assert avatar.initials("Anna de Vries") == "AV" and avatar.initials("mark") == "M"
+    assert avatar.initials("محمد عبد الله") == "م" and avatar.initials("  ") == "?"
+    assert avatar.color("Anna de Vries") == avatar.color(" anna  DE vries ")
+    assert len({avatar.color(f"Klant {i}") for i in range(200)}) == len(avatar.PALETTE)  # all colours in use
+    for colour in avatar.PALETTE:
+        assert avatar.contrast(avatar.TEXT_COLOR, colour) >= 4.5, colour
+    out = render("list", locale="nl", **data([review(1, 4, author="Anna de Vries")]))
+    (tag,) = re.findall(r'<span class="eerlijk-avatar"[^>]*>[^<]*</span>', out)
+    assert 'aria-hidden="true"' in tag and f"background-color: {avatar.color('Anna de Vries')}" in tag and ">AV<" in tag
+
+
+def test_shop_wide_widgets_name_and_link_each_reviews_product():
+    from widgets import Product
+
+    other = Product(sku="LAMP-2", name="Lamp <Noor>", url="https://shop.example/p/lamp-2")
+    reviews = [review(1, 5, product="BIKE-1"), review(2, 1, product="LAMP-2"), review(3, 3, product="GONE"), review(4, 4)]
+    for widget in ("list", "recent"):
+        out = render(widget, locale="nl", products=[PRODUCT, other], **data(reviews))
+        assert out.count('part="review-product"') == 2
+        assert f'Over <a href="{PRODUCT.url}"><bdi>{PRODUCT.name}</bdi></a>' in out
+        assert '<a href="https://shop.example/p/lamp-2"><bdi>Lamp &lt;Noor&gt;</bdi></a>' in out
+    # The product widget's reviews are all about its product: no line per review.
+    assert 'part="review-product"' not in render("product", locale="nl", **data(reviews))
+    # A dict by SKU works too.
+    assert "Lamp &lt;Noor&gt;" in render("list", locale="nl", products={"LAMP-2": other}, **data(reviews))
+
+
+def test_user_text_is_isolated_for_right_to_left_names():
+    reviews = [review(1, 2, author="محمد", title="سيء", body="لم يصل", reply=Reply("תודה", "דוד", "בעלים", NOW))]
+    out = render("list", locale="nl", **data(reviews))
+    assert "<bdi>محمد</bdi>" in out and "<bdi>דוד</bdi>" in out and "<bdi>בעלים</bdi>" in out
+    for part in ("review-title", "review-body", "reply-body"):
+        assert re.search(rf'part="{part}" dir="auto"', out), part

@@ -20,7 +20,7 @@ COMMON_VARIABLES = (
     "widget", "context_version", "locale", "theme", "variant", "shop", "summary", "score",
     "reviews_url", "options", "schema", "json_ld", "theme_css", "now",
 )
-PAGED_VARIABLES = ("reviews", "page", "pages", "total", "prev_url", "next_url", "report_url")
+PAGED_VARIABLES = ("reviews", "page", "pages", "total", "prev_url", "next_url", "report_url", "products")
 
 #: Every variable each widget's template receives; docs/themes.md documents each one (a test checks).
 CONTEXT_VARIABLES = {
@@ -28,7 +28,7 @@ CONTEXT_VARIABLES = {
     "summary": COMMON_VARIABLES + ("distribution", "replies"),
     "list": COMMON_VARIABLES + PAGED_VARIABLES + ("filters", "sorts"),
     "product": COMMON_VARIABLES + PAGED_VARIABLES + ("product",),
-    "recent": COMMON_VARIABLES + ("reviews", "report_url"),
+    "recent": COMMON_VARIABLES + ("reviews", "report_url", "products"),
 }
 
 #: Options a shop may pass; none of them can hide or down-rank low ratings (honesty rule 1).
@@ -126,7 +126,7 @@ def _order(reviews, sort: str):
     return sorted(reviews, key=key, reverse=reverse)
 
 
-def build_context(widget, *, shop, summary, reviews, product, page, theme_name, css, markup, base_url, options, fmt: Formatter):
+def build_context(widget, *, shop, summary, reviews, product, page, products=(), theme_name, css, markup, base_url, options, fmt: Formatter):
     """Build the documented context for one widget (see CONTEXT_VARIABLES and docs/themes.md)."""
     _ = fmt.gettext
     summary = summary or Summary()
@@ -214,5 +214,10 @@ def build_context(widget, *, shop, summary, reviews, product, page, theme_name, 
         context["product"] = product
     if widget == "recent":
         context.update(reviews=reviews, report_url=report_url)
+    if widget in ("list", "product", "recent"):
+        known = dict(products) if isinstance(products, dict) else {p.sku: p for p in products}
+        if product is not None:
+            known.setdefault(product.sku, product)
+        context["products"] = known
     assert set(context) == set(CONTEXT_VARIABLES[widget]), f"context of {widget} drifted from CONTEXT_VARIABLES"
     return context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib.resources import files
@@ -19,6 +19,8 @@ from babel.units import format_unit
 LOCALES = ("nl", "en", "de", "fr")
 FALLBACK_LOCALE = "en"
 DOMAIN = "widgets"
+#: Units of relative times, largest first (Babel's sizes: a year is 365 days, a month 30).
+AGO_UNITS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600)
 
 
 def language_of(locale: str | None) -> str | None:
@@ -100,5 +102,17 @@ class Formatter:
         return format_date(value.date() if isinstance(value, datetime) else value, format, locale=self.locale)
 
     def ago(self, value: datetime, now: datetime | None = None) -> str:
-        """Format a moment relative to now (`3 dagen geleden`, `3 days ago`)."""
-        return format_timedelta(value - (now or self.now), add_direction=True, threshold=1, locale=self.locale)
+        """Format a moment relative to now, rounded down so it is never later than the truth.
+
+        `3 dagen geleden` for 3 days and 20 hours; never finer than "in the last hour" (a fragment
+        may be served from cache for up to an hour, so "58 seconds ago" would soon be false);
+        a moment in the future (clock skew) is "in the last hour" too.
+        """
+        seconds = ((now or self.now) - value).total_seconds()
+        for size in AGO_UNITS:
+            count = int(seconds // size)
+            if count >= 1:
+                # Exactly `count` units, so Babel's rounding can't move it up a unit.
+                return format_timedelta(timedelta(seconds=-count * size), add_direction=True, threshold=1,
+                                        locale=self.locale)
+        return self.gettext("in the last hour")

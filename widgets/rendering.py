@@ -10,6 +10,7 @@ from jinja2 import StrictUndefined, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from . import avatar
 from . import honesty
 from .context import WIDGETS, build_context, check_options
 from .i18n import Formatter, resolve_locale, rounded, translations
@@ -32,6 +33,11 @@ def nl2br(text) -> Markup:
     """Escape plain text first, then turn its line breaks into `<br>` (review text is never HTML)."""
     lines = strip_control(str(text)).splitlines()
     return Markup("<br>\n").join(escape(line) for line in lines)
+
+
+def bdi(text) -> Markup:
+    """User text (a name, a product) as an isolated `<bdi>`: right-to-left names can't reorder the text around them."""
+    return Markup("<bdi>%s</bdi>") % strip_control(str(text))
 
 
 def star_fill(value) -> int:
@@ -66,7 +72,10 @@ def environment(theme: str, locale: str, theme_dirs: tuple = ()) -> ImmutableSan
         isodate=lambda value: value.date().isoformat(),
         author=lambda name: author_name(name, anonymous),
         ago=pass_context(lambda context, value: fmt.ago(value, now=context["now"])),
+        initials=avatar.initials,
+        avatar_color=avatar.color,
     )
+    env.globals["bdi"] = bdi
     env.eerlijk_chain = chain  # for css and debug output
     return env
 
@@ -78,6 +87,7 @@ def render(
     summary=None,
     reviews=(),
     product=None,
+    products=(),
     page=None,
     theme: str = "default",
     locale: str | None = None,
@@ -89,6 +99,9 @@ def render(
     now: datetime | None = None,
 ) -> Markup:
     """Render widget `name` as an HTML fragment (root element, scoped <style>, content, structured data).
+
+    `products`: the `Product`s the reviews are about (any iterable, or a dict by SKU), so the shop-wide
+    list and recent widgets can name and link each review's product; reviews of unknown SKUs show none.
 
     :raise honesty.ThemeRefused: the theme left out or hid a review of a list, product or recent widget.
     """
@@ -107,7 +120,7 @@ def render(
     fmt = Formatter(locale, now)
     options = check_options(options, chain[0].variant)
     context = build_context(
-        name, shop=shop, summary=summary, reviews=reviews, product=product, page=page,
+        name, shop=shop, summary=summary, reviews=reviews, product=product, products=products, page=page,
         theme_name=theme, css=theme_css(chain), markup=markup, base_url=base_url, options=options, fmt=fmt,
     )
     template_name = f"{name}.html"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from urllib.parse import parse_qs, parse_qsl, urlencode
 
 import widgets
+import widgets.i18n
+import widgets.theme
+from widgets import layout
 from widgets.i18n import language_of
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from markupsafe import Markup
@@ -184,8 +189,10 @@ def render_widget(shop: dict, spec: WidgetSpec) -> str:
         options["limit"] = spec.limit or widgets.OPTIONS["limit"]
         reviews, _ = store.list_reviews(db, shop["id"], limit=options["limit"])
     data = widget_data(shop, summary, reviews, product)
-    args = dict(**data, page=page, locale=spec.locale, markup=spec.markup, base_url=base_url().rstrip("/"),
-                options=options, theme_dirs=current_app.config["THEME_DIRS"])
+    skus = sorted({r["product"] for r in reviews if r.get("product")} - {spec.product})
+    products = [widgets.Product.from_api(row) for row in map(lambda sku: store.product_by_sku(db, shop["id"], sku), skus) if row]
+    args = dict(**data, products=products, page=page, locale=spec.locale, markup=spec.markup,
+                base_url=base_url().rstrip("/"), options=options, theme_dirs=current_app.config["THEME_DIRS"])
     try:
         return str(widgets.render(spec.widget, theme=spec.theme, **args))
     except widgets.ThemeRefused as refused:
@@ -324,39 +331,100 @@ def bundle(shop):
     return cached(row, build, *map(repr, specs))
 
 
-def _loader_source() -> bytes:
-    return resources.files("widgets").joinpath("static/embed.js").read_bytes()
+_COMMENT_AFTER_CODE = re.compile(r"([;{}]) // [^\"'/]*$")
+
+
+def minify(source: str) -> str:
+    """The loader as served: without comment lines, indentation and trailing `// comments` (code unchanged)."""
+    lines = []
+    for line in source.splitlines():
+        text = line.strip()
+        if not text or text.startswith("//") or (text.startswith("/*") and text.endswith("*/")):
+            continue
+        lines.append(_COMMENT_AFTER_CODE.sub(r"\1", text))
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=1)
+def loader() -> bytes:
+    """The served loader: widgets/static/embed.js minified (once per process)."""
+    return minify(resources.files("widgets").joinpath("static/embed.js").read_text(encoding="utf-8")).encode()
 
 
 @bp.get("/embed.js")
 def embed_js():
-    """The embed loader script, cacheable for an hour, revalidated by ETag, compressed when the client accepts it."""
-    return static_answer(_loader_source(), "text/javascript; charset=utf-8",
-                         "public, max-age=3600, stale-while-revalidate=86400")
+    """The embed loader script (minified), cacheable for an hour, revalidated by ETag, compressed when the client accepts it."""
+    return static_answer(loader(), "text/javascript; charset=utf-8", "public, max-age=3600, stale-while-revalidate=86400")
 
 
 # --- the snippet a shop owner pastes --------------------------------------------
 
 
-def placeholder(shop: dict, spec: WidgetSpec, height: int, server: str) -> str:
-    """The placeholder div for one widget: data attributes, reserved height and a no-script link."""
+def _reserve_rules(selector: str, heights: dict[int, int]) -> str:
+    """CSS giving `selector` a min-height per container width: a base rule, then `@container` steps."""
+    return "".join(f"{selector}{{min-height:{h}px}}" if not low else
+                   f"@container (min-width:{low}px){{{selector}{{min-height:{h}px}}}}"
+                   for low, h in sorted(heights.items()))
+
+
+def reserved_heights(shop: dict, spec: WidgetSpec) -> dict[str | None, dict[int, int]]:
+    """Estimated heights of a widget per container width, by locale.
+
+    Key None: the locale the widget gets without a language hint (the spec's, else the shop's). When
+    the spec has no locale, the loader sends the host page's language, so every supported locale that
+    lays out differently gets its own entry too.
+
+    :raise WidgetError: unknown product.
+    """
+    chain = tuple(t.name for t in widgets.theme.theme_chain(spec.theme, tuple(current_app.config["THEME_DIRS"])))
+
+    def estimate(one: WidgetSpec) -> dict[int, int]:
+        html = fragment(shop, one)
+        if spec.widget == "badge":
+            # The badge is as wide as its content, not its container: one height (that of a roomy
+            # container), and no size container that would collapse it in a flex row or inline context.
+            return {0: layout.estimate(html, 600, chain)}
+        return layout.heights(html, chain)
+
+    out = {None: estimate(spec)}
+    if spec.locale is None:
+        own = language_of(shop["locale"]) or widgets.i18n.FALLBACK_LOCALE
+        for locale in widgets.LOCALES:
+            if locale != own:
+                heights = estimate(replace(spec, locale=locale))
+                if heights != out[None]:
+                    out[locale] = heights
+    return out
+
+
+def placeholder(shop: dict, spec: WidgetSpec, server: str) -> str:
+    """The placeholder div for one widget: data attributes, the reserved height and a no-script link.
+
+    The reserve is a light-DOM child holding the link, with a `min-height` per container width from
+    `widgets.layout` (`@container` rules on the placeholder; `:lang()` variants for the host page's
+    language, which the loader passes on). Once the loader attaches the widget's shadow root that
+    child no longer renders, so the widget takes exactly its own height: no inner scrolling, nothing
+    cut off, and the page moves only by the estimate's error.
+
+    :raise WidgetError: unknown product.
+    """
     attrs = {"data-eerlijk": spec.widget, "data-eerlijk-shop": shop["slug"], "data-eerlijk-server": server}
     for key, value in spec.query().items():
         attrs[f"data-eerlijk-{key}"] = str(value)
-    attr_text = Markup("").join(Markup(' {}="{}"').format(k, v) for k, v in attrs.items())
+    by_locale = reserved_heights(shop, spec)
     link = hosted_url(shop["slug"], spec.product if spec.widget == "product" else None)
-    return Markup('<div{} style="height:{}px"><a href="{}">{}</a></div>').format(
-        attr_text, int(height), link, shop["name"])
-
-
-def _height(html: str) -> int:
-    marker = 'data-eerlijk-height="'
-    start = html.find(marker)
-    if start < 0:
-        return 120
-    digits = html[start + len(marker):].split('"', 1)[0]
-    number = whole_number(digits)
-    return 120 if number is None else number
+    key = "er" + hashlib.sha256(repr(sorted(by_locale.items(), key=str)).encode()).hexdigest()[:8]
+    selector = "." + key
+    # A custom element, shown as a block by our own rule: the host page's div/span rules don't reach it.
+    css = selector + "{display:block!important}" + _reserve_rules(selector, by_locale[None])
+    css += "".join(_reserve_rules(f"{selector}:lang({locale})", heights)
+                   for locale, heights in by_locale.items() if locale)
+    if any(len(set(h.values())) > 1 for h in by_locale.values()):
+        attrs["style"] = "container-type:inline-size"
+    attr_text = Markup("").join(Markup(' {}="{}"').format(k, v) for k, v in attrs.items())
+    # css holds only our own class name and integers.
+    return Markup('<div{}><style>{}</style><eerlijk-reserve class="{}"><a href="{}">{}</a></eerlijk-reserve></div>').format(
+        attr_text, Markup(css), key, link, shop["name"])
 
 
 @bp.get("/api/v1/shops/<shop>/snippet")
@@ -385,10 +453,9 @@ def snippet(shop):
         parts = []
         for spec in specs:
             try:
-                html = fragment(row, spec)
+                parts.append(placeholder(row, spec, server))
             except WidgetError as exc:
                 raise APIError(exc.status, exc.message, {exc.field: [exc.message]}) from None
-            parts.append(placeholder(row, spec, _height(html), server))
         parts.append(Markup('<script async src="{}/embed.js"></script>').format(server))
         return schemas.SnippetSchema().dump({"html": str(Markup("\n").join(parts)) + "\n"})
 

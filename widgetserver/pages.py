@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 
 from . import get_db, invitations, store
-from .embed import WidgetError, WidgetSpec, fragment, parse_spec, placeholder, view_link, _height
+from .embed import WidgetError, WidgetSpec, fragment, parse_spec, placeholder, view_link
 from .links import base_url, hosted_url
 from .http_cache import cached
 from .reads import read_db, shop_row
@@ -201,5 +201,5 @@ def demo_embed(shop):
     if products:
         specs.append(WidgetSpec("product", product=products[0]["sku"]))
     server = base_url().rstrip("/")
-    snippets = [Markup(placeholder(row, s, _height(_render(row, s)), server)) for s in specs]
+    snippets = [placeholder(row, s, server) for s in specs]
     return render_template("pages/demo_embed.html", shop=row, locale=current_locale(), snippets=snippets, server=server)

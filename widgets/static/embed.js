@@ -1,4 +1,4 @@
-/* Eerlijk embed loader, docs/embedding.md. Budget < 2 KB gzipped (tests/test_embed.py). */
+/* Eerlijk embed loader, docs/embedding.md. Budget: 1,800 B gzipped (tests/test_embed.py). */
 (function (w, d) {
   "use strict";
   var P = "data-eerlijk", S = P + "-state", OWN = /^data-eerlijk-(shop|server|state)$/;
@@ -17,14 +17,6 @@
     return q.toString();
   }
 
-  // Keep the snippet's height in or above the viewport (no layout shift; taller content scrolls);
-  // below it, fit the content.
-  function fit(el, root) {
-    if (!el.style.height || !root) return;
-    if (el.getBoundingClientRect().top >= w.innerHeight) el.style.height = root.offsetHeight + "px";
-    else if (root.offsetHeight > el.clientHeight) el.style.overflow = "auto";
-  }
-
   function fill(el, html) {
     var s = el.shadowRoot || el.attachShadow({ mode: "open" }), t = d.createElement("template"), old, i;
     t.innerHTML = html;
@@ -40,8 +32,9 @@
       s._eerlijk = 1;
       s.addEventListener("click", (e) => { try { nav(el, e); } catch (x) {} });
     }
+    // The widget now takes its real height: the snippet's reserve (a light-DOM child) no longer renders.
+    el.style.height = el.style.containerType = ""; // (a height: snippets pasted before 2026-11)
     el.setAttribute(S, "done");
-    fit(el, s.querySelector(".eerlijk"));
   }
 
   // List and product links (filter, sort, page) re-fetch in place.

@@ -17,7 +17,7 @@ import widgets
 from flask import abort, jsonify, render_template, request, url_for
 
 from .. import get_db, store
-from ..embed import WidgetError, _height, fragment, parse_spec, placeholder, themes
+from ..embed import WidgetError, parse_spec, placeholder, themes
 from ..links import base_url
 from . import _, bp, member_required
 from .inbox import inbox_counts, target_hours
@@ -82,7 +82,7 @@ def snippet_code(shop: dict, specs: list, css: dict, server: str) -> str:
     """The HTML to paste: optional style rule, one placeholder per widget, the loader script."""
     parts = [style_rule(css)] if css else []
     for spec in specs:
-        parts.append(placeholder(shop, spec, _height(fragment(shop, spec)), server))
+        parts.append(placeholder(shop, spec, server))
     parts.append(f'<script async src="{escape(server)}/embed.js"></script>')
     return "\n".join(parts) + "\n"
 
