@@ -113,3 +113,21 @@ def test_a_shop_owner_cannot_reach_the_queue_or_decide(client, db, shop, reporte
     assert forged.status_code == 403
     assert store.review_row(db, shop["id"], reported)["status"] == "published"
     assert db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_analytics_shows_recurring_complaints_with_their_trend(owner, db, shop):
+    for day, body in [(3, "Kwam beschadigd aan."), (5, "De doos kwam kapot binnen."), (9, "Pakket kwam kapot aan.")]:
+        store.add_review(db, shop["id"], rating=1, author="K", body=body, locale="nl",
+                         created_at=datetime(2026, 10 if day == 3 else 11, day, 12, tzinfo=timezone.utc))
+    html = owner.get("/workspace/acme/analytics?from=2026-09&to=2026-11&locale=en").get_data(as_text=True)
+    tree = lxml.html.fromstring(html)
+    items = [" ".join(li.text_content().split()) for li in tree.xpath("//ul[@class='trend']/li")]
+    assert "Damaged on arrival 2, up from 1" in items
+
+
+def test_inbox_shows_topic_chips(owner, db, shop):
+    store.add_review(db, shop["id"], rating=1, author="K", body="Pakket kwam veel te laat en de jurk valt klein.",
+                     locale="nl")
+    html = owner.get("/workspace/acme/?locale=en").get_data(as_text=True)
+    tree = lxml.html.fromstring(html)
+    assert tree.xpath("//span[contains(@class,'tag-topic')]/text()") == ["Delivery time", "Size and fit"]

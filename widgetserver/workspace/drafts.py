@@ -144,10 +144,29 @@ TEXT = {
 }
 
 
-def topics_of(text: str) -> list[str]:
-    """The topics a review is about, in the order of TOPIC_WORDS (most specific first)."""
+# The measured complaint topics (widgetserver/topics.py, nl and en) as the draft's topic keys.
+MEASURED_TO_DRAFT = {
+    "wrong_item": "wrong_item", "quality": "quality", "size_fit": "size", "delivery_time": "delivery",
+    "returns_refunds": "returns", "customer_service": "service", "communication": "service",
+    "damaged": "packaging", "packaging": "packaging",
+}
+
+
+def topics_of(text: str, language: str | None = None) -> list[str]:
+    """The topics a review is about, in the order of TOPIC_WORDS (most specific first).
+
+    Dutch and English use the measured complaint rules of widgetserver/topics.py (negations understood:
+    "niet beschadigd" is no damage); other languages fall back to the word lists above.
+    """
+    from .. import topics
+
     folded = f" {text.lower()} "
-    return [topic for topic, words in TOPIC_WORDS.items() if any(word in folded for word in words)]
+    listed = [topic for topic, words in TOPIC_WORDS.items() if any(word in folded for word in words)]
+    if not topics.language(language):
+        return listed
+    found = {MEASURED_TO_DRAFT[t] for t in topics.topics_of(text, language) if t in MEASURED_TO_DRAFT}
+    found |= {t for t in listed if t not in MEASURED_TO_DRAFT.values()}  # colour: no measured rule yet
+    return [topic for topic in TOPIC_WORDS if topic in found]
 
 
 def first_name(author: str) -> str | None:
@@ -168,7 +187,7 @@ def draft_reply(review: dict, *, language: str, shop_name: str, product_name: st
     seed = int(review.get("id") or 0)
     signature = f"{author}\n{role}, {shop_name}" if role else f"{author}\n{shop_name}"
     greeting = text["dear"].format(name=name) if name else text["dear_anon"]
-    found = topics_of(f"{review.get('title', '')} {review.get('body', '')}")
+    found = topics_of(f"{review.get('title', '')}. {review.get('body', '')}", language)
 
     def compose(variant: int) -> str:
         def pick(options: list[str]) -> str:

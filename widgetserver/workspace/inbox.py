@@ -19,7 +19,7 @@ from datetime import timedelta
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db, reports, store, tone
+from .. import get_db, reports, store, tone, topics
 from ..i18n import current_locale
 from ..sanitize import UnsafeText, clean_text
 from ..store import StoreError
@@ -140,8 +140,11 @@ def inbox(shop):
     rows, total = inbox_page(db, shop["id"], rating=rating, product_id=product["id"] if product else None,
                              answered=answered, page=page)
     now = store.utcnow()
+    topic_labels = topics.labels()
     for row in rows:
         row["created"] = store.parse_time(row["created_at"])
+        row["topics"] = [topic_labels[t] for t in topics.topics_of(f"{row['title']}. {row['body']}",
+                                                                   row["locale"] or shop["locale"])]
         row["clock"] = (clock(row["created_at"], hours, now)
                         if row["reply_body"] is None and row["rating"] <= CLOCK_UP_TO else None)
     pages = max(1, -(-total // PAGE_SIZE))

@@ -15,7 +15,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import analytics, get_db, moderation, store
+from .. import analytics, get_db, moderation, store, topics
 from ..i18n import current_locale, gettext
 from ..reports import REASON_LABELS
 from . import NAV_ITEMS, _, bp, member_required, operator_required
@@ -72,7 +72,11 @@ def analytics_page(shop):
     locale = current_locale()
     built = analytics.build_charts(get_db(), shop["id"], start, end, locale=locale, gettext=gettext)
     labels = analytics.month_labels([r["month"] for r in built["rows"]], locale)
+    topic_labels = topics.labels()
+    trend = [{**row, "label": topic_labels[row["topic"]]}
+             for row in topics.trend(get_db(), shop["id"], end.year, end.month)]
     html = render_template("workspace/analytics.html", shop=shop, charts=built["charts"], rows=built["rows"],
+                           trend=trend, trend_month=labels.get(f"{end:%Y-%m}", f"{end:%Y-%m}"),
                            products=built["products"], labels=labels, start=f"{start:%Y-%m}", end=f"{end:%Y-%m}",
                            errors=errors, ui_locale=locale)
     return html, 400 if errors else 200
