@@ -86,6 +86,11 @@ def test_chart_csv_and_formula_neutralising(db, shop, history):
         analytics.chart_csv("nope", [])
 
 
+def test_count_axes_have_whole_ticks():
+    assert charts.nice_ticks(0, 2, integer=True) == [0, 1, 2]
+    assert all(float(t).is_integer() for t in charts.nice_ticks(0, 7, integer=True))
+
+
 @pytest.mark.parametrize("low, high", [(0, 1), (0, 7), (1, 5), (0, 1234), (3, 3)])
 def test_nice_ticks_cover_the_range(low, high):
     ticks = charts.nice_ticks(low, high)

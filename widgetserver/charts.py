@@ -16,18 +16,20 @@ from __future__ import annotations
 import math
 
 WIDTH, HEIGHT = 560, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 30
+LEFT, RIGHT, TOP, BOTTOM = 58, 12, 12, 30
 STAR_COLOURS = {1: "#b42318", 2: "#dc6803", 3: "#a3a3a3", 4: "#4e9a5b", 5: "#1a7f37"}
 LINE_COLOURS = ("#0b57d0", "#a85400", "#6f42c1")
 
 
-def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
-    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten)."""
+def nice_ticks(low: float, high: float, count: int = 4, integer: bool = False) -> list[float]:
+    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten; whole steps for counts)."""
     if high <= low:
         high = low + 1
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    if integer:
+        step = max(1, math.ceil(step))
     start = math.floor(low / step) * step
     ticks = [round(start, 10)]
     while ticks[-1] < high:
@@ -38,8 +40,8 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
 class Axis:
     """A linear y scale from data values to SVG y coordinates inside the plot area."""
 
-    def __init__(self, low: float, high: float, fixed: bool = False):
-        self.ticks = [low, (low + high) / 2, high] if fixed else nice_ticks(low, high)
+    def __init__(self, low: float, high: float, fixed: bool = False, integer: bool = False):
+        self.ticks = [low, (low + high) / 2, high] if fixed else nice_ticks(low, high, integer=integer)
         self.low, self.high = (low, high) if fixed else (self.ticks[0], self.ticks[-1])
 
     def y(self, value: float) -> float:
@@ -85,7 +87,7 @@ def line_chart(chart_id: str, title: str, months: list[str], series: list[tuple[
     bar_shapes = []
     if bars is not None:
         top = max([b or 0 for b in bars] + [1])
-        bar_axis = Axis(0, top)
+        bar_axis = Axis(0, top, integer=True)
         for x, value in zip(xs, bars):
             y = bar_axis.y(value or 0)
             bar_shapes.append({"x": round(x - step * 0.35, 1), "y": y, "w": round(step * 0.7, 1),
@@ -103,7 +105,7 @@ def stacked_chart(chart_id: str, title: str, months: list[str], stacks: list[dic
                   month_labels: dict[str, str] | None = None) -> dict:
     """Per-star counts per month as stacked bars (1 star at the bottom, always visible first)."""
     totals = [sum(s.values()) for s in stacks]
-    axis = Axis(0, max(totals + [1]))
+    axis = Axis(0, max(totals + [1]), integer=True)
     xs, step = _x_positions(len(months))
     columns = []
     for x, month, stack in zip(xs, months, stacks):
