@@ -20,45 +20,106 @@ import re
 
 CHECKED_WIDGETS = ("list", "product", "recent")
 
-# Text that is never shown as elements: comments and the raw text of script, style, textarea and title.
-_RAW = re.compile(r"<!--.*?(?:-->|$)|<(script|style|textarea|title)\b[^>]*>.*?(?:</\1\s*>|$)", re.S | re.I)
-_TAG = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
-_ID = re.compile(r'\sdata-review-id\s*=\s*"([^"]*)"')
-_HIDDEN = re.compile(
-    r'\s(?:hidden|inert)(?=[\s/=]|$)|\saria-hidden\s*=\s*"true"'
-    r'|\sstyle\s*=\s*"[^"]*(?:display\s*:\s*none|visibility\s*:\s*hidden)', re.IGNORECASE)
+# Everything is found with str.find on a lower-cased copy (fast literal search), then checked in place.
+_RAW_OPEN = ("<!--", "<script", "<style", "<textarea", "<title")  # text inside is never shown as elements
+_HIDING_WORDS = ("hidden", "inert", "display", "visibility", "<template", "<noscript")
+_TAG = re.compile(r"""<([a-z][a-z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
+_HIDING_ATTR = re.compile(r'\s(?:hidden|inert)(?=[\s/=]|$)')
+_HIDING_VALUE = re.compile(r'\saria-hidden\s*=\s*"true"|\sstyle\s*=\s*"[^"]*(?:display\s*:\s*none|visibility\s*:\s*hidden)')
+_ID = re.compile(r'data-review-id\s*=\s*"([^"]*)"')
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _NEVER_SHOWN = frozenset(("template", "noscript"))
+_CLOSERS: dict[str, re.Pattern] = {}
+
+
+def _raw_spans(low: str) -> list[tuple[int, int]]:
+    """Comments and the raw text of script, style, textarea and title elements."""
+    spans = []
+    for opener in _RAW_OPEN:
+        closer = "-->" if opener == "<!--" else "</" + opener[1:]
+        i = low.find(opener)
+        while i != -1:
+            end = low.find(closer, i + len(opener))
+            end = len(low) if end == -1 else end + len(closer)
+            spans.append((i, end))
+            i = low.find(opener, end)
+    return spans
+
+
+def _tag_start(low: str, pos: int) -> int:
+    """Start of the tag whose text holds `pos`, or -1 when `pos` is in text between tags."""
+    start = low.rfind("<", 0, pos + 1)
+    return start if start >= 0 and low.find(">", start, pos) == -1 else -1
+
+
+def _element_end(low: str, start: int, name: str) -> int:
+    """Where the element opened at `start` ends (its matching close tag; the end of the text if none)."""
+    if name in _VOID:
+        return low.find(">", start) + 1
+    closer = _CLOSERS.get(name)
+    if closer is None:
+        closer = _CLOSERS[name] = re.compile(r"<(/?)" + re.escape(name) + r"\b[^>]*>")
+    depth = 0
+    for tag in closer.finditer(low, start):
+        if not tag.group(1) and tag.group(0).endswith("/>"):
+            continue
+        depth += -1 if tag.group(1) else 1
+        if depth == 0:
+            return tag.end()
+    return len(low)
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= pos < end for start, end in spans)
+
+
+def _hidden_spans(low: str, raw: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The elements that hide themselves and their content (attributes hidden, inert, aria-hidden="true",
+    style display:none or visibility:hidden; template, noscript)."""
+    starts = set()
+    for word in _HIDING_WORDS:
+        i = low.find(word)
+        while i != -1:
+            start = _tag_start(low, i)
+            if start != -1 and not _inside(start, raw):
+                starts.add(start)
+            i = low.find(word, i + 1)
+    spans = []
+    for start in sorted(starts):
+        tag = _TAG.match(low, start)
+        if tag is None:
+            continue
+        name, attrs = tag.group(1), tag.group(2)
+        if name in _NEVER_SHOWN or _HIDING_ATTR.search(_QUOTED.sub('""', attrs)) or _HIDING_VALUE.search(attrs):
+            spans.append((start, _element_end(low, start, name)))
+    return spans
 
 
 def review_ids(html: str) -> tuple[set[str], set[str]]:
     """(ids of every element with data-review-id, ids of those that are visible) in a fragment.
 
-    Visible: not inside a comment, template or noscript, and neither it nor an
-    ancestor is marked hidden, inert, aria-hidden="true" or styled display:none
-    or visibility:hidden. Review text cannot forge an id: autoescaping turns its
-    quotes into entities.
+    Visible: the attribute is in an element's opening tag, not inside a comment
+    or the raw text of script/style/textarea/title, not inside template or
+    noscript, and neither the element nor an ancestor is marked hidden, inert,
+    aria-hidden="true" or styled display:none or visibility:hidden. Review text
+    cannot forge an id: autoescaping turns its quotes into entities.
     """
+    low = html.lower()
+    raw = _raw_spans(low)
+    hidden = _hidden_spans(low, raw)
     present: set[str] = set()
     visible: set[str] = set()
-    stack: list[tuple[str, bool]] = []  # open elements: (name, hidden)
-    for match in _TAG.finditer(_RAW.sub("", html)):
-        closing, name, attrs = match.group(1), match.group(2).lower(), match.group(3)
-        if closing:
-            for depth in range(len(stack) - 1, -1, -1):  # close up to the matching element
-                if stack[depth][0] == name:
-                    del stack[depth:]
-                    break
+    for found in _ID.finditer(low):
+        pos = found.start()
+        if not low[pos - 1:pos].isspace() or _inside(pos, raw):
             continue
-        hidden = (stack[-1][1] if stack else False) or name in _NEVER_SHOWN or bool(_HIDDEN.search(attrs))
-        if "data-review-id" in attrs:
-            found = _ID.search(attrs)
-            if found:
-                present.add(found.group(1))
-                if not hidden:
-                    visible.add(found.group(1))
-        if name not in _VOID and not attrs.rstrip().endswith("/"):
-            stack.append((name, hidden))
+        start = _tag_start(low, pos)
+        if start == -1 or not _TAG.match(low, start):
+            continue
+        present.add(found.group(1))
+        if not _inside(pos, hidden):
+            visible.add(found.group(1))
     return present, visible
 
 
