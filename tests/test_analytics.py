@@ -69,6 +69,8 @@ def test_charts_carry_the_values(db, shop, history):
     # 1 star is drawn at the bottom of the stack: the largest y.
     assert october["parts"][0]["star"] == 1 and october["parts"][0]["y"] > october["parts"][-1]["y"]
     assert [r["value"] for r in built["charts"]["products"]["rows"]] == [round(2 / 3, 4), 0.0]
+    reply_time = built["charts"]["reply_time"]
+    assert [d["value"] for d in reply_time["lines"][0]["dots"]] == [17.5]  # October: replies after 5 h and 30 h
 
 
 def test_chart_csv_and_formula_neutralising(db, shop, history):

@@ -41,6 +41,7 @@ def test_analytics_page_charts_the_range(owner, history):
     october = {e.get("data-series"): int(e.get("data-value"))
                for e in tree.xpath("//svg[@data-chart='stars']//rect[@data-month='2026-10']")}
     assert october == {"r1": 1, "r5": 1}
+    assert tree.xpath("//svg[@data-chart='reply_time']")
     shares = [float(v) for v in tree.xpath("//svg[@data-chart='products']//rect/@data-value")]
     assert shares == [0.5, 0.0]
     assert not tree.xpath("//script[not(@src)]") and not tree.xpath("//*[@style]")

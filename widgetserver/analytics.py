@@ -105,6 +105,7 @@ CHARTS = {
     "volume": ("month", "count", "average", "rolling_average"),
     "stars": ("month", "r1", "r2", "r3", "r4", "r5"),
     "replies": ("month", "replied", "negative_replied", "median_reply_hours"),
+    "reply_time": ("month", "median_reply_hours"),
     "verified": ("month", "count", "verified"),
     "products": ("sku", "name", "count", "negative", "share"),
 }
@@ -169,6 +170,10 @@ def build_charts(db, shop_id: int, start: date, end: date, *, locale: str, gette
             [(_("All reviews"), [r["replied"] for r in rows]),
              (_("Negative reviews (1–2 stars)"), [r["negative_replied"] for r in rows])],
             low=0, high=1, fixed=True, unit="%", month_labels=labels),
+        "reply_time": charts.line_chart(
+            "reply_time", _("Median time to reply, in hours"), months,
+            [(_("Median hours to reply"), [r["median_reply_hours"] for r in rows])],
+            low=0, month_labels=labels),
         "verified": charts.line_chart(
             "verified", _("Share of verified reviews"), months, [(_("Verified"), [r["verified"] for r in rows])],
             low=0, high=1, fixed=True, unit="%", month_labels=labels),
