@@ -2,6 +2,7 @@
 
     python docs/screenshots/make.py                    # everything
     python docs/screenshots/make.py --workspace-only   # only workspace-*.png (the demo shop, 1280 and 375 px)
+    python docs/screenshots/make.py --pages-only       # only page-*.png: landing, hosted, product, error, review form
 
 Renders each widget with `widgets.render` (a realistic shop: several reviews of
 every kind, a 1-star review with the shop's reply), puts one theme's widgets on
@@ -122,10 +123,59 @@ def workspace_shots(browser) -> list[Path]:
     return written
 
 
+def pages_shots(browser) -> list[Path]:
+    """The public pages of the demo shop at 1280 and 375 px, in Dutch: landing, hosted page, product page
+    (filtered on 1 star), a 404, and the review form with four stars tapped."""
+    import tempfile
+    from urllib.parse import urlsplit
+
+    from conftest import LiveServer
+
+    from widgetserver import create_app, store
+    from widgetserver.demo import build_demo
+
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": []})
+        db = store.connect(app.config["DATABASE"])
+        _, key = build_demo(db)
+        invitation = app.test_client().post(
+            "/api/v1/shops/demo/invitations", headers={"Authorization": f"Bearer {key}"},
+            json={"order_ref": "A-1042", "name": "Sanne", "skus": ["JURK-1078"], "locale": "nl",
+                  "delivered_at": "2026-01-05T10:00:00Z"}).get_json()
+        form_path = urlsplit(invitation["review_url"]).path
+        server = LiveServer(app)
+        pages = [("landing", "/"), ("shop", "/s/demo"), ("product", "/s/demo/p/JURK-1078?rating=1"),
+                 ("404", "/s/demo/p/BESTAAT-NIET"), ("review-form", form_path)]
+        try:
+            for width in (1280, 375):
+                suffix = "" if width == 1280 else f"-{width}"
+                context = browser.new_context(viewport={"width": width, "height": 1100 if width > 400 else 1500},
+                                              locale="nl-NL")
+                page = context.new_page()
+                for name, path in pages:
+                    page.goto(server.url + path)
+                    if name == "review-form":
+                        page.click("label.star[for='product-0-rating-4']")
+                        page.mouse.move(0, 0)
+                    target = HERE / f"page-{name}{suffix}.png"
+                    page.screenshot(path=str(target), animations="disabled")
+                    written.append(target)
+                context.close()
+        finally:
+            server.stop()
+            db.conn.close()
+    return written
+
+
 def main() -> list[Path]:
     written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        if "--pages-only" in sys.argv:
+            written += pages_shots(browser)
+            browser.close()
+            return written
         if "--workspace-only" not in sys.argv:
             page = browser.new_page(viewport={"width": WIDTH + 40, "height": 900}, device_scale_factor=1)
             for theme in THEMES:
@@ -135,6 +185,8 @@ def main() -> list[Path]:
                     page.locator(f"#shot-{widget}").screenshot(path=str(path), animations="disabled")
                     written.append(path)
         written += workspace_shots(browser)
+        if "--workspace-only" not in sys.argv:
+            written += pages_shots(browser)
         browser.close()
     return written
 
