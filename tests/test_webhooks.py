@@ -288,3 +288,21 @@ def test_a_refused_decision_sends_nothing(app, db, shop, receiver):
     with pytest.raises(moderation.ModerationError):
         moderation.decide(db, shop, review_id, "remove", reason="spam", decided_by="owner", operator=False)
     assert outbox.deliver_due(app, db)["delivered"] == 0
+
+
+def test_the_documented_python_check_accepts_a_real_call_and_refuses_a_changed_one(app, db, shop, receiver):
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    snippet = re.search(r"\*\*Verify every call\*\*.*?```python\n(.*?)```", docs, flags=re.S).group(1)
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102  (our own documentation)
+    _, secret = webhooks.add_endpoint(db, shop["id"], receiver.url, allow_private=True)
+    open_review(db, shop)
+    outbox.deliver_due(app, db)
+    [request] = receiver.requests
+    header = request["headers"]["Eerlijk-Signature"]
+    assert namespace["verify"](secret, header, request["body"])
+    assert not namespace["verify"](secret, header, request["body"].replace(b'"rating": 1', b'"rating": 5'))
+    assert not namespace["verify"](secret + "x", header, request["body"])

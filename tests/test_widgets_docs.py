@@ -33,3 +33,15 @@ def test_context_version_and_options_are_documented():
     assert "context version 1" in text
     for option in OPTIONS:
         assert f"`{option}`" in text
+
+
+@pytest.mark.parametrize("cls", ["Review", "Reply"])
+def test_every_field_of_the_review_objects_is_documented(cls):
+    """Fields added to Review or Reply (e.g. reply.outcome) reach the theme docs too."""
+    import dataclasses
+
+    import widgets
+
+    text = section("list")
+    missing = [f.name for f in dataclasses.fields(getattr(widgets, cls)) if f"`{f.name}`" not in text]
+    assert not missing, f"docs/themes.md (### list) does not document {cls} fields: {missing}"

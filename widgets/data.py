@@ -83,6 +83,8 @@ class Reply:
     role: str
     created_at: datetime
     updated_at: datetime | None = None
+    outcome: str | None = None  # the customer's answer to the "resolved" follow-up: "resolved", "not_resolved"
+    outcome_at: datetime | None = None
 
     @classmethod
     def from_api(cls, data: dict | None) -> "Reply | None":
@@ -95,6 +97,8 @@ class Reply:
             role=data["role"],
             created_at=parse_time(data["created_at"]),
             updated_at=parse_time(data.get("updated_at")),
+            outcome=data.get("outcome") if data.get("outcome") in ("resolved", "not_resolved") else None,
+            outcome_at=parse_time(data.get("outcome_at")),
         )
 
 

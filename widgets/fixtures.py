@@ -35,12 +35,13 @@ def summary_of(reviews) -> Summary:
 def cases() -> dict[str, dict]:
     """Named render inputs (keyword arguments for `render`, except widget/theme/locale)."""
     one = [review(1, 2, title="Te laat", body="Twee weken te laat.\nWel netjes ingepakt.", product="BIKE-1",
-                  reply=Reply("Sorry! We hebben de vervoerder gesproken.", "Sanne", "klantenservice", NOW - timedelta(days=1)))]
+                  reply=Reply("Sorry! We hebben de vervoerder gesproken.", "Sanne", "klantenservice", NOW - timedelta(days=1),
+                              outcome="resolved", outcome_at=NOW))]
     long = [review(2, 5, author="X" * 300, title="Lang " * 80, body=("Heel lang verhaal zonder spaties" * 200 + "\n") * 5,
                    product="BIKE-1", verified=False, edited=True)]
     rtl = [review(3, 1, author="محمد عبد الله", title="سيء جدا", body="لم يصل الطلب", product="BIKE-1"),
            review(4, 4, author="שרה כהן", title="טוב", body="משלוח מהיר", product="BIKE-1",
-                  reply=Reply("תודה!", "דוד", "בעלים", NOW))]
+                  reply=Reply("תודה!", "דוד", "בעלים", NOW, outcome="not_resolved", outcome_at=NOW))]
     # Every rating, lowest first in id order: a theme that hides any star count fails the honesty check.
     every = [review(10 + stars, stars, days=stars, author=f"R{stars}", title=f"{stars} sterren", product="BIKE-1",
                     verified=stars % 2 == 0) for stars in range(1, 6)]

@@ -81,7 +81,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask import request
     from flask_wtf.csrf import CSRFProtect
 
-    from . import api, collect, embed, errors, http_cache, i18n, meta, pages, reports, security, transparency, workspace
+    from . import (api, collect, embed, errors, followup_pages, http_cache, i18n, meta, owner_api, pages, reports,
+                   security, transparency, workspace)
 
     i18n.init_app(app)  # every server text is a gettext msgid (docs/translating.md)
     app.session_interface = PublicReadSessions()
@@ -94,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)
+    csrf.exempt(owner_api.bp)
 
     @app.before_request
     def check_csrf():
@@ -102,12 +104,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(meta.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(owner_api.bp)  # alerts, webhooks, resolved: under /api/v1, key only
     app.register_blueprint(embed.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(collect.bp)
     app.register_blueprint(reports.bp)  # public report form under /s/<shop>/reviews/<id>/report
     app.register_blueprint(transparency.blueprint())  # /s/<shop>/transparency: how reviews work, live figures
     workspace.init_app(app)  # the owner's workspace under /workspace (login, inbox, replies, settings)
+    app.register_blueprint(followup_pages.bp)  # the customer's answer to "is it resolved?" under /f/<token>
 
     @app.teardown_appcontext
     def close_db(exc):  # noqa: ARG001

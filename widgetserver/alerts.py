@@ -20,44 +20,28 @@ from email.utils import formatdate, make_msgid
 from marshmallow import ValidationError, fields, validate
 
 from . import store
+from .i18n import DEFAULT_LOCALE, force_locale, language_of, lazy_gettext
 from .mail import PermanentFailure
 
 MODES = store.ALERT_MODES
 MAX_RECIPIENTS = 20
 
+# English msgids, translated by the server's gettext catalogs (docs/translating.md); `t(key, **values)` formats one.
 MESSAGES = {
-    "en": {"subject": "{shop}: new {rating}-star review", "digest_subject": "{shop}: {count} new review(s) to look at",
-           "intro": "A customer wrote a review with {rating} out of 5 stars.", "product": "Product: {product}",
-           "digest_intro": "Reviews at or below {max} stars since the last digest:",
-           "answer": "Reply within 24 hours, thank them, stay factual and offer to continue by e-mail or phone.",
-           "view": "See it on the review page:", "why": "You get this because {email} is on the alert list of {shop} "
-           "(reviews with at most {max} stars). Ask the shop's owner to take you off."},
-    "nl": {"subject": "{shop}: nieuwe review met {rating} ster(ren)",
-           "digest_subject": "{shop}: {count} nieuwe review(s) om te bekijken",
-           "intro": "Een klant schreef een review met {rating} van de 5 sterren.", "product": "Product: {product}",
-           "digest_intro": "Reviews met hoogstens {max} sterren sinds het vorige overzicht:",
-           "answer": "Reageer binnen 24 uur, bedank de klant, blijf zakelijk en bied aan verder te praten per e-mail "
-                     "of telefoon.",
-           "view": "Bekijk hem op de reviewpagina:", "why": "Je krijgt dit omdat {email} op de meldingenlijst van "
-           "{shop} staat (reviews met hoogstens {max} sterren). Vraag de eigenaar van de winkel je eraf te halen."},
-    "de": {"subject": "{shop}: neue Bewertung mit {rating} Stern(en)",
-           "digest_subject": "{shop}: {count} neue Bewertung(en) zum Ansehen",
-           "intro": "Ein Kunde hat eine Bewertung mit {rating} von 5 Sternen geschrieben.",
-           "product": "Produkt: {product}",
-           "digest_intro": "Bewertungen mit h\u00f6chstens {max} Sternen seit der letzten \u00dcbersicht:",
-           "answer": "Antworten Sie innerhalb von 24 Stunden, danken Sie, bleiben Sie sachlich und bieten Sie an, "
-                     "per E-Mail oder Telefon weiterzusprechen.",
-           "view": "Auf der Bewertungsseite ansehen:", "why": "Sie erhalten dies, weil {email} auf der Benachrichtigungsliste "
-           "von {shop} steht (Bewertungen mit h\u00f6chstens {max} Sternen). Bitten Sie den Inhaber, Sie zu entfernen."},
-    "fr": {"subject": "{shop}\u00a0: nouvel avis \u00e0 {rating} \u00e9toile(s)",
-           "digest_subject": "{shop}\u00a0: {count} nouvel(s) avis \u00e0 consulter",
-           "intro": "Un client a \u00e9crit un avis de {rating} \u00e9toile(s) sur 5.", "product": "Produit\u00a0: {product}",
-           "digest_intro": "Avis \u00e0 {max} \u00e9toile(s) ou moins depuis le dernier r\u00e9capitulatif\u00a0:",
-           "answer": "R\u00e9pondez sous 24\u00a0heures, remerciez, restez factuel et proposez de poursuivre par e-mail "
-                     "ou t\u00e9l\u00e9phone.",
-           "view": "Voir l\u2019avis sur la page des avis\u00a0:", "why": "Vous recevez ceci car {email} figure sur la liste "
-           "d\u2019alertes de {shop} (avis \u00e0 {max} \u00e9toile(s) ou moins). Demandez au propri\u00e9taire de vous retirer."},
+    'subject': lazy_gettext('%(shop)s: new %(rating)s-star review'),
+    'digest_subject': lazy_gettext('%(shop)s: %(count)s new review(s) to look at'),
+    'intro': lazy_gettext('A customer wrote a review with %(rating)s out of 5 stars.'),
+    'product': lazy_gettext('Product: %(product)s'),
+    'digest_intro': lazy_gettext('Reviews at or below %(max)s stars since the last digest:'),
+    'answer': lazy_gettext('Reply within 24 hours, thank them, stay factual and offer to continue by e-mail or phone.'),
+    'view': lazy_gettext('See it on the review page:'),
+    'why': lazy_gettext("You get this because %(email)s is on the alert list of %(shop)s (reviews with at most %(max)s stars). Ask the shop's owner to take you off."),
 }
+
+
+def t(key: str, **values) -> str:
+    """One of MESSAGES in the current locale (under `i18n.force_locale`), filled with `values`."""
+    return str(MESSAGES[key]) % values
 
 _email_field = fields.Email(validate=validate.Length(max=254))
 
@@ -199,18 +183,14 @@ def digest_history(db, shop_id: int, limit: int = 30) -> list[dict]:
 # --- e-mails -------------------------------------------------------------------
 
 
-def _texts(shop: dict) -> dict:
-    return MESSAGES.get(shop["locale"], MESSAGES["en"])
-
-
-def _review_lines(review: dict, text: dict, link: str) -> list[str]:
+def _review_lines(review: dict, link: str) -> list[str]:
     stars = "\u2605" * review["rating"] + "\u2606" * (5 - review["rating"])
     lines = [f"{stars}  {review['title']}".rstrip(), f"- {review['author']}"]
     if review["product"]:
-        lines.append(text["product"].format(product=review["product"]))
+        lines.append(t("product", product=review["product"]))
     if review["body"]:
         lines += ["", review["body"]]
-    lines += ["", text["view"], link]
+    lines += ["", t("view"), link]
     return lines
 
 
@@ -254,12 +234,11 @@ def deliver_alert(app, db, message: dict, connection) -> None:
     if review is None or row["status"] != "published":
         raise PermanentFailure("not sent: the review was withdrawn or removed before delivery")
     shop = _shop_by_id(db, message["shop_id"])
-    text = _texts(shop)
-    body = "\n".join([text["intro"].format(rating=review["rating"]), "", *_review_lines(review, text,
-                      _link(app, shop, review)), "", text["answer"], "", "--",
-                      text["why"].format(email=recipient[0], shop=shop["name"], max=recipient[1])]) + "\n"
-    connection.send(_message(app, shop, recipient[0], text["subject"].format(shop=shop["name"],
-                                                                              rating=review["rating"]), body))
+    with app.app_context(), force_locale(language_of(shop["locale"]) or DEFAULT_LOCALE):
+        body = "\n".join([t("intro", rating=review["rating"]), "", *_review_lines(review, _link(app, shop, review)),
+                          "", t("answer"), "", "--", t("why", email=recipient[0], shop=shop["name"], max=recipient[1])])
+        subject = t("subject", shop=shop["name"], rating=review["rating"])
+    connection.send(_message(app, shop, recipient[0], subject, body + "\n"))
 
 
 def deliver_digest(app, db, message: dict, connection) -> None:
@@ -269,7 +248,6 @@ def deliver_digest(app, db, message: dict, connection) -> None:
     if recipient is None:
         raise PermanentFailure("not sent: recipient removed")
     shop = _shop_by_id(db, message["shop_id"])
-    text = _texts(shop)
     reviews = []
     for (review_id,) in db.execute("SELECT review_id FROM digest_items WHERE digest_id = ? ORDER BY review_id",
                                    [digest["id"]]).fetchall():
@@ -278,10 +256,10 @@ def deliver_digest(app, db, message: dict, connection) -> None:
             reviews.append(store.get_review(db, shop["id"], review_id))
     if not reviews:
         raise PermanentFailure("not sent: every review in it was withdrawn or removed")
-    lines = [text["digest_intro"].format(max=recipient[0]), ""]
-    for review in reviews:
-        lines += _review_lines(review, text, _link(app, shop, review)) + ["", "-" * 40, ""]
-    lines += [text["answer"], "", "--", text["why"].format(email=digest["email"], shop=shop["name"], max=recipient[0])]
-    connection.send(_message(app, shop, digest["email"],
-                             text["digest_subject"].format(shop=shop["name"], count=len(reviews)),
-                             "\n".join(lines) + "\n"))
+    with app.app_context(), force_locale(language_of(shop["locale"]) or DEFAULT_LOCALE):
+        lines = [t("digest_intro", max=recipient[0]), ""]
+        for review in reviews:
+            lines += _review_lines(review, _link(app, shop, review)) + ["", "-" * 40, ""]
+        lines += [t("answer"), "", "--", t("why", email=digest["email"], shop=shop["name"], max=recipient[0])]
+        subject = t("digest_subject", shop=shop["name"], count=len(reviews))
+    connection.send(_message(app, shop, digest["email"], subject, "\n".join(lines) + "\n"))

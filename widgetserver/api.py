@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -394,6 +395,7 @@ ROUTES = [
     ("/shops/{shop}/tone-check", "post", "tone_check", None, "ToneCheckInputSchema", "ToneCheckSchema", 200),
 ]
 EXTRA_ROUTES: list = []  # (path, method, view, query, body, response, status) added by other blueprints
+KEY_ROUTES: set = set()  # views without a body that still need the shop's key (reads of private data, deletes)
 
 
 def build_spec() -> dict:
@@ -421,18 +423,21 @@ def build_spec() -> dict:
         doc = (view.__doc__ or "").strip().split("\n")[0] if view else ""
         params = [{"in": "path", "name": p, "required": True, "schema": {"type": "string"}}
                   for p in ("shop", "review_id") if "{" + p + "}" in path]
+        params += [{"in": "path", "name": p, "required": True, "schema": {"type": "integer"}}
+                   for p in re.findall(r"{(\w+_id)}", path) if p != "review_id"]
         if query:
             params.append({"in": "query", "schema": getattr(schemas, query)})
         op = {"summary": doc, "operationId": view_name, "parameters": params,
               "responses": {str(status): {"description": "OK", "content": {"application/json": {"schema": output.removesuffix("Schema")}}},
                             "400": {**error, "description": "Invalid parameters or body"},
                             "404": {**error, "description": "Unknown shop or item"}}}
-        if body:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body.removesuffix("Schema")}}}
+        if body or view_name in KEY_ROUTES:
             op["security"] = [{"shopKey": []}]
             op["responses"].update({"401": {**error, "description": "Missing or unknown key"},
-                                    "403": {**error, "description": "Key of another shop"},
-                                    "415": {**error, "description": "Body is not JSON"}})
+                                    "403": {**error, "description": "Key of another shop"}})
+        if body:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body.removesuffix("Schema")}}}
+            op["responses"]["415"] = {**error, "description": "Body is not JSON"}
         spec.path(path=path, operations={method: op})
     return spec.to_dict()
 

@@ -93,6 +93,7 @@ def withdraw(db, token: str) -> int:
                     ids).fetchall():
                 db.execute("UPDATE invitations SET status = 'withdrawn', email = NULL, customer_name = ''"
                            " WHERE id = ?", [invitation_id])
+                db.execute("DELETE FROM invitation_contacts WHERE invitation_id = ?", [invitation_id])
                 store.audit(db, shop_id=shop_id, actor="author", action="withdraw", entity="invitation",
                             entity_id=invitation_id, data={"reviews": count})
     return count

@@ -13,9 +13,11 @@ The shop-facing API and CLI hand the link out only while nobody else will
 e-mails the customer itself. Each hand-out is recorded, and a review's
 `verification_method` says whether the shop ever held its link.
 
-The customer's e-mail address is kept only while it is needed to send the
-invitation: it is cleared once the e-mail is sent, once the link is used,
-when sending failed for good, and when the link expires.
+The customer's e-mail address is kept in the invitation only while it is
+needed to send it: it is cleared once the e-mail is sent, once the link is
+used, when sending failed for good, and when the link expires. After a send
+or a use it moves to `invitation_contacts` until the link expires, only for
+the one "resolved" follow-up question (widgetserver/followup.py).
 """
 
 from __future__ import annotations
@@ -221,7 +223,11 @@ def submit_reviews(db, invitation: dict, items: dict[str | None, dict]) -> str:
             )
             db.execute("INSERT INTO invitation_reviews (invitation_id, review_id, sku) VALUES (?, ?, ?)",
                        [invitation["id"], review_id, sku])
-        # Used: the e-mail address is no longer needed (and a pending e-mail is no longer sent).
+        # Used: the e-mail address is no longer needed (and a pending e-mail is no longer sent),
+        # except for the one "resolved" follow-up question, until the link would have expired.
+        from .followup import keep_contact  # late: followup imports this module
+
+        keep_contact(db, invitation)
         db.execute("UPDATE invitations SET status = 'used', email = NULL, used_at = ? WHERE id = ?",
                    [store.now_text(), invitation["id"]])
     return token

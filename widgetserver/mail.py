@@ -76,7 +76,7 @@ def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: st
             "intro": _("Thank you for your order %(order)s at %(shop)s. Would you tell other shoppers how it went? Every review is published, positive or negative.", **values),
             "button": _("Write your review"),
             "valid": _("This link is personal: it lets you write, update or withdraw your review until %(date)s.", **values),
-            "privacy": _("%(shop)s gave us your e-mail address only to send this invitation; we erase it now that it is sent.", **values),
+            "privacy": _("%(shop)s gave us your e-mail address only for this invitation. We keep it until %(date)s for one thing only: if %(shop)s resolves an issue you raise, we ask you once whether it was. Then we erase it.", **values),
         }
         html = render_template("collect/invitation_email.html", locale=locale, text=text, url=url)
     message = EmailMessage()
@@ -170,6 +170,7 @@ def tidy(db) -> dict:
     """Expire unused links, erase addresses no longer needed, report interrupted sends as failed."""
     now = store.utcnow()
     with store.write(db):
+        db.execute("DELETE FROM invitation_contacts WHERE erase_at <= ?", [store.format_time(now)])
         expired = db.execute(
             "UPDATE invitations SET status = 'expired', email = NULL WHERE status = 'pending' AND expires_at <= ?",
             [store.format_time(now)]).rowcount
@@ -205,6 +206,9 @@ def _record(db, invitation: dict, outcome: str, error: str | None, config) -> st
     now = store.utcnow()
     with store.write(db):
         if outcome == "sent":
+            from .followup import keep_contact  # late: followup imports this module
+
+            keep_contact(db, invitation)  # kept until the link expires, only for the "resolved" follow-up
             # A link used while it was being sent stays 'used'.
             db.execute("UPDATE invitations SET status = CASE status WHEN 'sending' THEN 'sent' ELSE status END,"
                        " email = NULL, sent_at = ?, last_error = NULL, next_attempt_at = NULL, claimed_at = NULL"

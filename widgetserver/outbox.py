@@ -119,9 +119,10 @@ def record(db, message: dict, outcome: str, error: str | None, config) -> str:
 
 
 def _handlers():
-    from . import alerts, webhooks
+    from . import alerts, followup, webhooks
 
-    return {"alert": alerts.deliver_alert, "digest": alerts.deliver_digest, "webhook": webhooks.deliver}
+    return {"alert": alerts.deliver_alert, "digest": alerts.deliver_digest, "followup": followup.deliver_followup,
+            "webhook": webhooks.deliver}
 
 
 def deliver_due(app: Flask, db=None, kinds: tuple[str, ...] | None = None, limit: int = 1000) -> dict:

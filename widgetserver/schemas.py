@@ -101,6 +101,11 @@ class ReplySchema(Schema):
     role = fields.String(required=True, metadata={"description": "Their role, e.g. 'Customer service'."})
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+    outcome = fields.String(allow_none=True, metadata={
+        "enum": ["resolved", "not_resolved", None],
+        "description": "The customer's own answer after the shop marked the issue resolved; null: not asked or "
+                       "no answer yet. Only the customer can set it."})
+    outcome_at = fields.DateTime(allow_none=True, metadata={"description": "When the customer answered."})
 
 
 class ReviewSchema(Schema):
@@ -356,7 +361,8 @@ class InvitationInputSchema(Schema):
                      metadata={"description": "The customer's name, used only in the invitation e-mail."})
     email = fields.Email(load_default=None, validate=validate.Length(max=254),
                          metadata={"description": "Where to send the invitation. Omit it when you send the link "
-                                                  "yourself; it is erased once sent or no longer needed."})
+                                                  "yourself. Once sent it is kept only until the link expires, to "
+                                                  "ask the customer once whether an issue marked resolved was."})
     skus = fields.List(Sku(), load_default=list, validate=validate.Length(max=50, error="At most 50 products."),
                        metadata={"description": "SKUs of existing products in the order; the shop is always asked too."})
     delivered_at = Timestamp(ahead=store.DELIVERY_AHEAD, required=True,
@@ -452,3 +458,111 @@ class ToneCheckSchema(Schema):
     language = fields.String()
     problems = fields.Integer(metadata={"description": "How many findings did not pass."})
     findings = fields.List(fields.Nested(ToneFindingSchema))
+
+
+# --- alerts, webhooks, follow-up (widgetserver/owner_api.py) -----------------------------
+
+
+class AlertInputSchema(Schema):
+    """Who is alerted about new reviews at or below a rating; posting an existing address changes it."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    max_rating = Rating(load_default=2, metadata={"description": "Alert for reviews with at most this many stars."})
+    mode = fields.String(load_default="immediate", validate=validate.OneOf(("immediate", "digest"),
+                                                                             error="Must be one of: {choices}."),
+                         metadata={"description": "immediate: an e-mail per review; digest: one a day."})
+
+
+class AlertSchema(Schema):
+    """An alert recipient."""
+
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    max_rating = fields.Integer(required=True, metadata={"minimum": 1, "maximum": 5})
+    mode = fields.String(required=True, metadata={"enum": ["immediate", "digest"]})
+    created_at = fields.DateTime(required=True)
+
+
+class AlertListSchema(Schema):
+    """The shop's alert recipients."""
+
+    items = fields.List(fields.Nested(AlertSchema), required=True)
+
+
+WEBHOOK_EVENT_NAMES = ("review.created", "review.updated", "reply.published", "report.decided")
+
+
+class WebhookInputSchema(Schema):
+    """An endpoint to call; only http(s) URLs on public addresses."""
+
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000))
+    events = fields.List(fields.String(validate=validate.OneOf(WEBHOOK_EVENT_NAMES, error="Must be one of: {choices}.")),
+                         load_default=None, validate=validate.Length(min=1, error="Name at least one event."),
+                         metadata={"description": "Events to receive; default: all."})
+    description = PlainText(load_default="", max_length=200, multiline=False)
+
+
+class WebhookSchema(Schema):
+    """A webhook endpoint; its secret is never shown again after creation."""
+
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    description = fields.String(required=True)
+    secret_hint = fields.String(required=True, metadata={"description": "The secret's first characters, to tell "
+                                                                        "which one you stored."})
+    created_at = fields.DateTime(required=True)
+    pending = fields.Integer(metadata={"description": "Calls waiting for delivery or a retry."})
+    delivered = fields.Integer()
+    failed = fields.Integer()
+
+
+class WebhookCreatedSchema(WebhookSchema):
+    """A new endpoint with its signing secret: the only answer that contains it."""
+
+    secret = fields.String(required=True, metadata={"description": "HMAC-SHA256 key for Eerlijk-Signature; "
+                                                                   "store it now, it is not shown again."})
+
+
+class WebhookListSchema(Schema):
+    """The shop's webhook endpoints."""
+
+    items = fields.List(fields.Nested(WebhookSchema), required=True)
+
+
+class DeliverySchema(Schema):
+    """One attempt to deliver a webhook call."""
+
+    delivery = fields.Integer(required=True, metadata={"description": "Eerlijk-Delivery header: same on retries."})
+    event = fields.String(required=True)
+    attempt = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    status_code = fields.Integer(allow_none=True, required=True, metadata={"description": "null: no HTTP answer."})
+    outcome = fields.String(required=True, metadata={"enum": ["delivered", "retry", "failed"]})
+    error = fields.String(allow_none=True, required=True)
+    duration_ms = fields.Integer(required=True)
+    next_attempt_at = fields.DateTime(allow_none=True, required=True)
+
+
+class DeliveryLogSchema(Schema):
+    """Delivery attempts to one endpoint, newest first."""
+
+    items = fields.List(fields.Nested(DeliverySchema), required=True)
+
+
+class ResolvedInputSchema(Schema):
+    """Nothing to send: marking an issue resolved changes no review field (and a rating never)."""
+
+
+class FollowupSchema(Schema):
+    """The "resolved" follow-up of a review: marked by the shop, answered by the customer."""
+
+    review_id = fields.Integer(required=True)
+    resolved_at = fields.DateTime(required=True, metadata={"description": "When the shop marked it resolved."})
+    email = fields.String(required=True, metadata={"enum": ["queued", "no_contact"],
+                                                     "description": "queued: the customer is asked once by e-mail; "
+                                                                    "no_contact: we hold no address for them."})
+    answer = fields.String(allow_none=True, required=True, metadata={"enum": ["resolved", "not_resolved", None],
+                                                                      "description": "The customer's answer, shown "
+                                                                                     "next to the reply."})
+    answered_at = fields.DateTime(allow_none=True, required=True)

@@ -6,7 +6,7 @@ Policies (docs/operations.md, "Security"):
   inline `<style>` and `style=""` are allowed because themes use them (bar and star widths).
 - hosted pages (`/s/...`, `/demo`, error pages): no script at all, except `/demo/<shop>/embed`, which loads
   this server's `embed.js` and fetches fragments from it; inline styles as for fragments.
-- forms (review form, report form): no script; styles only in `<style nonce=...>` elements of this response.
+- forms (review form, report form, follow-up answer): no script; styles only in `<style nonce=...>` elements of this response.
 - the owner's workspace (`/workspace/...`): scripts, styles, fetches and frames from this server only.
 """
 
@@ -31,7 +31,7 @@ FORM_POLICY = "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' dat
 WORKSPACE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
                     "connect-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; "
                     "base-uri 'none'; object-src 'none'")
-FORM_BLUEPRINTS = ("collect", "reports")
+FORM_BLUEPRINTS = ("collect", "reports", "followup_pages")
 EMBED_PAGES = ("pages.demo_embed",)
 
 

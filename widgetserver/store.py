@@ -1270,8 +1270,10 @@ REVIEW_SELECT = (
     "SELECT r.id, r.rating, r.title, r.body, r.author, r.locale, r.verified, r.verification_method, r.source, r.status,"
     " r.created_at, r.updated_at, p.sku AS product, p.name AS product_name,"
     " rp.body AS reply_body, rp.author AS reply_author, rp.role AS reply_role,"
-    " rp.created_at AS reply_created_at, rp.updated_at AS reply_updated_at"
+    " rp.created_at AS reply_created_at, rp.updated_at AS reply_updated_at,"
+    " fu.answer AS reply_outcome, fu.answered_at AS reply_outcome_at"
     " FROM reviews r LEFT JOIN products p ON p.id = r.product_id LEFT JOIN replies rp ON rp.review_id = r.id"
+    " LEFT JOIN followups fu ON fu.review_id = r.id"
 )
 
 
@@ -1285,6 +1287,9 @@ def shape_review(row: dict) -> dict:
             "role": row["reply_role"],
             "created_at": parse_time(row["reply_created_at"]),
             "updated_at": parse_time(row["reply_updated_at"]),
+            # The customer's answer to the shop's "resolved" follow-up (widgetserver/followup.py), or None.
+            "outcome": row["reply_outcome"],
+            "outcome_at": parse_time(row["reply_outcome_at"]) if row["reply_outcome_at"] else None,
         }
     return {
         "id": row["id"],
