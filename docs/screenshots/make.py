@@ -1,5 +1,8 @@
 """Regenerate docs/screenshots: every widget in every shipped theme, and every page of the owner's workspace.
 
+<theme>-<widget>.png is one widget 520 px wide; <theme>-1280.png and <theme>-375.png are all
+widgets of a theme on a page 1,280 px wide (a 640 px column) and on a 375 px phone.
+
     python docs/screenshots/make.py                    # everything
     python docs/screenshots/make.py --workspace-only   # only workspace-*.png (the demo shop, 1280 and 375 px)
     python docs/screenshots/make.py --pages-only       # only page-*.png: landing, hosted, product, error, review form
@@ -19,7 +22,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 import widgets
-from widgets import WIDGETS, Page, Reply
+from widgets import WIDGETS, Page, Product, Reply
 from widgets.fixtures import NOW, PRODUCT, SHOP, review, summary_of
 
 HERE = Path(__file__).resolve().parent
@@ -45,17 +48,27 @@ def sample():
                product="BIKE-1"),
         review(15, 5, days=9, author="Fatima", title="Aanrader", body="Tweede fiets hier gekocht.", product="BIKE-1"),
     ]
-    return dict(shop=SHOP, summary=summary_of(reviews), reviews=reviews, product=PRODUCT,
+    lamp = Product(sku="LAMP-7", name="Fietslamp Helder", url="https://shop.example/p/lamp-7")
+    reviews.insert(2, review(16, 2, days=3, author="Sophie Bakker", title="Valt tegen",
+                             body="De lamp knippert na een week al. Jammer, want hij is wel fel.", product="LAMP-7"))
+    return dict(shop=SHOP, summary=summary_of(reviews), reviews=reviews, product=PRODUCT, products=[PRODUCT, lamp],
                 page=Page(size=5), now=NOW, base_url="https://reviews.example", options={"limit": 3})
 
 
-def page_for(theme: str) -> str:
-    """One HTML page holding every widget of `theme` (one theme per page: their stylesheets share selectors)."""
+def page_for(theme: str, width: str = f"{WIDTH}px") -> str:
+    """One HTML page holding every widget of `theme` (one theme per page: their stylesheets share selectors).
+
+    Each widget sits in a shadow root with the embed loader's reset, as on a shop's page.
+    """
     data = sample()
     sections = []
     for widget in WIDGETS:
         html = widgets.render(widget, theme=theme, locale="nl", **data)
-        sections.append(f'<section id="shot-{widget}" style="width:{WIDTH}px;padding:12px">{html}</section>')
+        sections.append(f'<section id="shot-{widget}" style="width:{width};max-width:100%;box-sizing:border-box;padding:12px">'
+                        f'<div class="host"></div><template>{html}</template></section>')
+    sections.append("<script>for (const s of document.querySelectorAll('section')) { const r = s.querySelector('.host')"
+                    ".attachShadow({mode: 'open'}); r.innerHTML = '<style>:where(.eerlijk){all:initial;display:block}</style>' +"
+                    " s.querySelector('template').innerHTML; }</script>")
     background = "#1b1d21" if theme == "dark" else "#ffffff"
     return (f'<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>{theme}</title></head>'
             f'<body style="margin:0;font:16px/1.5 system-ui,sans-serif;background:{background}">' + "\n".join(sections) + "</body></html>")
@@ -184,6 +197,15 @@ def main() -> list[Path]:
                     path = HERE / f"{theme}-{widget}.png"
                     page.locator(f"#shot-{widget}").screenshot(path=str(path), animations="disabled")
                     written.append(path)
+            for label, viewport, width in (("1280", {"width": 1280, "height": 900}, "640px"),
+                                           ("375", {"width": 375, "height": 740}, "100%")):
+                wide = browser.new_page(viewport=viewport, device_scale_factor=1)
+                for theme in THEMES:
+                    wide.set_content(page_for(theme, width), wait_until="load")
+                    path = HERE / f"{theme}-{label}.png"
+                    wide.screenshot(path=str(path), full_page=True, animations="disabled")
+                    written.append(path)
+                wide.close()
         written += workspace_shots(browser)
         if "--workspace-only" not in sys.argv:
             written += pages_shots(browser)
