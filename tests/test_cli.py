@@ -441,3 +441,25 @@ def test_demo_no_serve(tmp_path):
         if not cursor:
             break
     assert seen == summary["count"] + 2 == client.get("/api/v1/shops/demo/summary").json["count"]
+
+
+def test_default_database_is_the_one_help_and_docs_name(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WIDGETSERVER_DB", raising=False)
+    monkeypatch.delenv("WIDGETSERVER_INSTANCE", raising=False)
+    cli = CliRunner()
+    help_text = " ".join(cli.invoke(main, ["init", "--help"]).output.split())
+    assert "default: instance/widgetserver.db in the current directory" in help_text
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text()
+    assert "| `DATABASE` | `instance/widgetserver.db` |" in docs and "**current directory**" in docs
+    result = cli.invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+    assert str(tmp_path / "instance" / "widgetserver.db") in result.output
+    assert (tmp_path / "instance" / "widgetserver.db").is_file()
+    monkeypatch.setenv("WIDGETSERVER_INSTANCE", str(tmp_path / "srv"))
+    result = cli.invoke(main, ["init"])
+    assert str(tmp_path / "srv" / "widgetserver.db") in result.output

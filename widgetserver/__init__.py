@@ -11,9 +11,20 @@ from flask.sessions import SecureCookieSessionInterface
 from . import secrets_file, store
 
 
+def instance_path() -> str:
+    """The instance folder: `WIDGETSERVER_INSTANCE`, else `instance/` in the current directory.
+
+    It holds the default database (`instance/widgetserver.db`), `config.py` and user themes. Flask's
+    own default depends on how the package was installed (the checkout for `pip install -e .`,
+    `<prefix>/var/widgetserver-instance` for `pip install .`), so `--help`, the docs and the file
+    actually used disagreed; the current directory is the same for every install.
+    """
+    return os.path.abspath(os.environ.get("WIDGETSERVER_INSTANCE") or "instance")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then the instance config or WIDGETSERVER_SETTINGS, then env vars, then `test_config`."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "widgetserver.db"),
         MAX_CONTENT_LENGTH=64 * 1024,

@@ -103,10 +103,24 @@ def json_body(schema) -> dict:
 
 
 def query_args(schema) -> dict:
-    """Query parameters validated by `schema` (NUL bytes refused)."""
-    if any("\x00" in v for v in request.args.values()):
-        raise APIError(400, "Query parameters must not contain NUL bytes.")
-    return schema.load(request.args.to_dict())
+    """Query parameters validated by `schema` (NUL bytes refused).
+
+    Memoised per schema class and query string: public reads repeat the same few queries, and a
+    marshmallow load costs more than the rest of a cached read. Refused queries are not kept.
+    """
+    key = (type(schema), request.query_string)
+    hit = _loaded_queries.get(key)
+    if hit is None:
+        if any("\x00" in v for v in request.args.values()):
+            raise APIError(400, "Query parameters must not contain NUL bytes.")
+        hit = schema.load(request.args.to_dict())
+        if len(_loaded_queries) >= 4096:
+            _loaded_queries.clear()
+        _loaded_queries[key] = hit
+    return dict(hit)
+
+
+_loaded_queries: dict = {}
 
 
 def _cursor_serializer() -> URLSafeSerializer:

@@ -11,7 +11,8 @@ from . import create_app, store
 
 db_option = click.option(
     "--db", "db_path", envvar="WIDGETSERVER_DB", type=click.Path(dir_okay=False),
-    help="SQLite database file (env WIDGETSERVER_DB; default: instance/widgetserver.db).",
+    help="SQLite database file (env WIDGETSERVER_DB; default: instance/widgetserver.db in the current directory, "
+         "or in WIDGETSERVER_INSTANCE).",
 )
 
 
