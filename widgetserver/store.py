@@ -652,6 +652,46 @@ def check_rows(db, now: datetime | None = None, limit: int = 50) -> list[str]:
     return problems
 
 
+def _m007_review_months(db: sqlite_utils.Database) -> None:
+    # How many published reviews each shop has per star and month (of created_at), kept by triggers so
+    # that every writer — whichever module — keeps it right. A numbered page far into a shop's list
+    # finds its month from these counts and skips only inside that month (see _key_at_position).
+    db.executescript(
+        """
+        CREATE TABLE review_months (
+            shop_id INTEGER NOT NULL,
+            rating INTEGER NOT NULL,
+            month TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (shop_id, rating, month)
+        ) WITHOUT ROWID;
+        INSERT INTO review_months (shop_id, rating, month, count)
+            SELECT shop_id, rating, substr(created_at, 1, 7), count(*) FROM reviews
+            WHERE status = 'published' GROUP BY 1, 2, 3;
+        CREATE TRIGGER review_months_insert AFTER INSERT ON reviews WHEN NEW.status = 'published' BEGIN
+            INSERT INTO review_months (shop_id, rating, month, count)
+                VALUES (NEW.shop_id, NEW.rating, substr(NEW.created_at, 1, 7), 1)
+                ON CONFLICT (shop_id, rating, month) DO UPDATE SET count = count + 1;
+        END;
+        CREATE TRIGGER review_months_delete AFTER DELETE ON reviews WHEN OLD.status = 'published' BEGIN
+            UPDATE review_months SET count = count - 1
+                WHERE shop_id = OLD.shop_id AND rating = OLD.rating AND month = substr(OLD.created_at, 1, 7);
+        END;
+        CREATE TRIGGER review_months_update_old AFTER UPDATE OF shop_id, rating, status, created_at ON reviews
+            WHEN OLD.status = 'published' BEGIN
+            UPDATE review_months SET count = count - 1
+                WHERE shop_id = OLD.shop_id AND rating = OLD.rating AND month = substr(OLD.created_at, 1, 7);
+        END;
+        CREATE TRIGGER review_months_update_new AFTER UPDATE OF shop_id, rating, status, created_at ON reviews
+            WHEN NEW.status = 'published' BEGIN
+            INSERT INTO review_months (shop_id, rating, month, count)
+                VALUES (NEW.shop_id, NEW.rating, substr(NEW.created_at, 1, 7), 1)
+                ON CONFLICT (shop_id, rating, month) DO UPDATE SET count = count + 1;
+        END;
+        """
+    )
+
+
 # Append only: a released migration is never edited, a new one is added.
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
@@ -660,6 +700,7 @@ MIGRATIONS = [
     (4, "author tokens and verification methods", _m004_author_tokens),
     (5, "rate limits and spent form tokens", _m005_rate_limits),
     (6, "canonical timestamps", _m006_canonical_times),
+    (7, "published reviews per shop, star and month, for deep pages", _m007_review_months),
     (8, "workspace users", _m008_workspace),
     (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
@@ -1361,6 +1402,13 @@ def list_reviews(
         )
         return list(db.query(sql, params + values + [count, 0]))
 
+    if after is None and offset > 0 and product_id is None and verified is None:
+        # A numbered page of the shop's list: the key of the review just before it, found through
+        # the per-month counts, turns it into a keyset page (as cheap deep down as on page 2).
+        before = _key_at_position(db, shop_id, rating, sort, order, int(offset) - 1)
+        if before is None:
+            return [], None
+        return list_reviews(db, shop_id, rating=rating, sort=sort, limit=limit, after=before)
     if after is None and offset > 0:
         rows = _deep_page(db, where, params, order, limit + 1, int(offset))
     elif after is None:
@@ -1380,6 +1428,56 @@ def list_reviews(
     rows = rows[:limit]
     key = [rows[-1][col] for col, _ in order] if more and rows else None
     return [shape_review(r) for r in rows], key
+
+
+def _key_at_position(db, shop_id: int, rating: int | None, sort: str, order, position: int) -> list | None:
+    """The sort key of the published review at `position` (0-based) of the shop's list, or None past its end.
+
+    review_months says how many reviews each (star, month) holds, so whole months (and, sorted by
+    stars, whole star groups) are skipped by arithmetic; only the skip inside one month walks an
+    index: at most a month of reviews instead of everything before the page.
+    """
+    counts = db.execute(
+        "SELECT rating, month, count FROM review_months WHERE shop_id = ? AND count > 0"
+        + (" AND rating = ?" if rating is not None else ""), [shop_id] + ([rating] if rating is not None else [])
+    ).fetchall()
+    by_star = sort in ("highest", "lowest") and rating is None
+    newest_first = dict(order)["created_at"] == "DESC"
+    groups: dict = {}
+    for star, month, n in counts:
+        key = (star if by_star else None, month)
+        groups[key] = groups.get(key, 0) + n
+
+    def place(group):  # stars in the sort's order, then months in created_at's direction
+        star, month = group
+        return (0 if not by_star else -star if sort == "highest" else star,
+                _Reverse(month) if newest_first else month)
+
+    for star, month in sorted(groups, key=place):
+        n = groups[star, month]
+        if position >= n:
+            position -= n
+            continue
+        where = ["r.shop_id = ?", "r.status = 'published'", "r.created_at >= ?", "r.created_at < ?"]
+        params: list = [shop_id, month, month + "~"]  # "~" sorts after every "-DDT..." of the month
+        fixed = star if by_star else rating
+        if fixed is not None:
+            where.append("r.rating = ?")
+            params.append(fixed)
+        inner = [part for part in order if part[0] != "rating"]
+        row = db.execute(
+            "SELECT " + ", ".join(f"r.{col}" for col, _ in order) + " FROM reviews r WHERE " + " AND ".join(where)
+            + " ORDER BY " + ", ".join(f"r.{col} {direction}" for col, direction in inner) + " LIMIT 1 OFFSET ?",
+            params + [position]).fetchone()
+        return list(row) if row else None
+    return None
+
+
+class _Reverse(str):
+    """A string that sorts in reverse (months newest first inside ascending star groups)."""
+
+    def __lt__(self, other):
+        return str.__gt__(self, other)
 
 
 def _deep_page(db, where: list[str], params: list, order, count: int, offset: int) -> list[dict]:
