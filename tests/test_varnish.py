@@ -127,3 +127,36 @@ def test_esi_page_assembles_the_fragments(varnish):
     assert '<script type="application/ld+json">' in body
     # The fragments now come from the cache.
     assert get(varnish + "/w/acme/list.html")[1]["X-Cache"] == "HIT"
+
+
+def get_bytes(url: str, headers: dict | None = None):
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def test_compressed_fragments_through_varnish(varnish):
+    """The app answers Varnish's gzip request; Varnish serves gzip to clients that take it, plain to others."""
+    import gzip
+
+    status, plain_headers, plain = get_bytes(varnish + "/w/acme/list.html?sort=oldest")
+    assert status == 200 and "Content-Encoding" not in plain_headers and b'data-eerlijk-widget="list"' in plain
+    status, headers, body = get_bytes(varnish + "/w/acme/list.html?sort=oldest", {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip" and headers["X-Cache"] == "HIT"
+    assert gzip.decompress(body) == plain and len(body) < len(plain)
+    assert "Accept-Encoding" in headers["Vary"]
+    # The ETag Varnish stored is the app's gzip one (weakened when Varnish gunzips for a plain client).
+    assert headers["ETag"].endswith('-gzip"')
+    status, _, again = get_bytes(varnish + "/w/acme/list.html?sort=oldest",
+                                 {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
+    assert status == 304 or again == body
+
+
+def test_esi_page_assembles_compressed_fragments(varnish):
+    import gzip
+
+    status, headers, body = get_bytes(varnish + "/page.html", {"Accept-Encoding": "gzip"})
+    text = (gzip.decompress(body) if headers.get("Content-Encoding") == "gzip" else body).decode()
+    assert status == 200 and "<esi:include" not in text
+    for widget in ("badge", "summary", "list"):
+        assert f'data-eerlijk-widget="{widget}"' in text
