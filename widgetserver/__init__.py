@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 
 from flask import Flask, g
-from flask.sessions import SecureCookieSessionInterface
 
 from . import secrets_file, store
 
@@ -96,7 +94,6 @@ def create_app(test_config: dict | None = None) -> Flask:
                    security, transparency, workspace)
 
     i18n.init_app(app)  # every server text is a gettext msgid (docs/translating.md)
-    app.session_interface = PublicReadSessions()
     http_cache.init_app(app)  # compression of text answers (after the hooks registered below it run)
     errors.register(app)
     security.init_app(app)
@@ -131,24 +128,6 @@ def create_app(test_config: dict | None = None) -> Flask:
             db.conn.close()
 
     return app
-
-
-class PublicReadSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, not opened for public reads: fragments, the loader, the JSON API, hosted pages.
-
-    Those answers are the same for every visitor and never use a session (no forms, no CSRF token);
-    skipping it saves building a signer and verifying a cookie on each of the most frequent
-    requests, and keeps `Vary: Cookie` off answers that shared caches should share. Form pages
-    (the review and report forms, under their own paths) keep their sessions.
-    """
-
-    def open_session(self, app, request):
-        if request.method in ("GET", "HEAD", "OPTIONS") and SESSIONLESS.match(request.path):
-            return self.make_null_session(app)
-        return super().open_session(app, request)
-
-
-SESSIONLESS = re.compile(r"/w/|/api/|/embed\.js$|/s/[^/]+/?$|/s/[^/]+/p/[^/]+$")
 
 
 def get_db():

@@ -12,6 +12,7 @@ Policies (docs/operations.md, "Security"):
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -92,11 +93,26 @@ def check_public_url(app: Flask) -> str | None:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session; the cookie is Secure whenever the public URL is https."""
+    """Flask's signed-cookie session; the cookie is Secure whenever the public URL is https.
+
+    Not opened for public reads (fragments, the loader, the JSON API, hosted pages): those answers
+    are the same for every visitor and never use a session (no forms, no CSRF token). Skipping it
+    saves building a signer and verifying a cookie on each of the most frequent requests, and keeps
+    `Set-Cookie` and `Vary: Cookie` off answers that shared caches should share. Form pages (the
+    review and report forms, the workspace) keep their sessions.
+    """
+
+    def open_session(self, app: Flask, request):
+        if request.method in ("GET", "HEAD", "OPTIONS") and SESSIONLESS.match(request.path):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or \
             str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+
+
+SESSIONLESS = re.compile(r"/w/|/api/|/embed\.js$|/s/[^/]+/?$|/s/[^/]+/p/[^/]+$")
 
 
 def init_app(app: Flask) -> None:
