@@ -41,13 +41,14 @@ def enqueue(db, *, shop_id: int, kind: str, target_id: int | None, event: str, p
     """
     text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, sort_keys=True)
     now = store.utcnow()
+    insert = ("INSERT INTO outbox (shop_id, kind, target_id, event, payload, next_attempt_at, created_at)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?)")
+    values = [shop_id, kind, target_id, event, text, store.format_time(now + timedelta(seconds=delay)),
+              store.format_time(now)]
+    if db.conn.in_transaction:  # the usual case: one statement of the caller's write, no savepoint needed
+        return db.conn.execute(insert, values).lastrowid
     with store.write(db):
-        return db.execute(
-            "INSERT INTO outbox (shop_id, kind, target_id, event, payload, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [shop_id, kind, target_id, event, text, store.format_time(now + timedelta(seconds=delay)),
-             store.format_time(now)],
-        ).lastrowid
+        return db.conn.execute(insert, values).lastrowid
 
 
 def retry_policy(config, kind: str) -> tuple[int, float]:
