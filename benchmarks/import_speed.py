@@ -77,7 +77,7 @@ def run_cli(tmp: str, csv_path: Path) -> float:
     elapsed = time.perf_counter() - start
     if out.returncode:
         raise SystemExit(out.stderr)
-    print("   ", out.stdout.strip().replace("\n", " | "))
+    print("   ", out.stdout.strip().replace("\n", " | "), flush=True)
     return elapsed
 
 
@@ -138,10 +138,12 @@ def main() -> None:
               f"{args.encoding}, delimiter {args.delimiter!r}")
         cli, inproc, raw = [], [], []
         for i in range(args.rounds):
-            print(f"round {i + 1}/{args.rounds}")
+            print(f"round {i + 1}/{args.rounds}", flush=True)
             raw.append(run_baseline(tmp, csv_path, args.encoding, args.delimiter))
             cli.append(run_cli(tmp, csv_path))
             inproc.append(run_in_process(tmp, csv_path))
+            print(f"    baseline {args.rows / raw[-1]:,.0f}/s, CLI {args.rows / cli[-1]:,.0f}/s, "
+                  f"in-process {args.rows / inproc[-1]:,.0f}/s", flush=True)
     print(describe("app: widgetserver import (CLI, wall time)", args.rows, cli))
     print(describe("app: transfer.import_reviews (in-process)", args.rows, inproc))
     print(describe("baseline: csv + raw executemany", args.rows, raw))
