@@ -14,6 +14,7 @@ from pathlib import Path
 
 import axe_playwright_python
 import pytest
+from playwright.sync_api import expect
 from workspace_helpers import PASSWORD, make_user
 
 from widgetserver import store
@@ -64,7 +65,7 @@ def test_owner_answers_a_new_one_star_review(browser, live_server, scene, db, sh
 
     # A draft in the review's language, signed, passing every rule.
     page.click("#draft-button")
-    page.wait_for_function("document.querySelector('#body').value.startsWith('Beste Ingrid,')")
+    expect(page.locator("#body")).to_have_value(re.compile(r"^Beste Ingrid,"))
     page.wait_for_selector("#tone-list .finding[data-rule=signature].pass")
     draft = page.input_value("#body")
     assert "service@acme.example" in draft and draft.rstrip().endswith("Klantenservice, Acme Kleding")
@@ -167,6 +168,6 @@ def test_keyboard_only_reply(browser, live_server, scene):
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('#body').value.startsWith('Beste Ingrid,')")
+    expect(page.locator("#body")).to_have_value(re.compile(r"^Beste Ingrid,"))
     assert page.evaluate("document.activeElement.id") == "body"
     context.close()

@@ -92,7 +92,11 @@ def load_user(session_id: str):
 def init_app(app) -> None:
     """Install Flask-Login and the workspace blueprint."""
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    login_manager.init_app(app)
+    # Not `login_manager.init_app(app)`: its app-wide after-request hook and context processor touch
+    # the session on every answer (Flask then adds `Vary: Cookie`, and public reads must stay
+    # cacheable and sessionless). The hook runs for workspace pages only; templates get
+    # `current_user` from `workspace_globals`.
+    app.login_manager = login_manager
     from . import auth, inbox, insight, settings, snippets  # noqa: F401  (their views register on bp)
 
     app.register_blueprint(bp)
@@ -175,6 +179,9 @@ def home():
     return redirect(url_for("workspace.inbox", shop=row[0]))
 
 
+bp.after_request(login_manager._update_remember_cookie)
+
+
 @bp.after_request
 def private_headers(response):
     """Workspace pages are private: never cached, never framed by another site (the CSP is security.py's)."""
@@ -184,8 +191,10 @@ def private_headers(response):
     return response
 
 
-@bp.context_processor
+@bp.app_context_processor
 def workspace_globals():
-    """Template helpers for workspace pages: the navigation hooks."""
-    return {"SETTINGS_SECTIONS": SETTINGS_SECTIONS, "NAV_ITEMS": NAV_ITEMS}
+    """Template helpers for workspace pages (and other blueprints' pages on workspace/base.html): the
+    logged-in user and the navigation hooks. `current_user` is Flask-Login's lazy proxy, so pages that
+    never mention it never open the session."""
+    return {"current_user": current_user, "SETTINGS_SECTIONS": SETTINGS_SECTIONS, "NAV_ITEMS": NAV_ITEMS}
 
