@@ -131,8 +131,11 @@ def test_esi_page_assembles_the_fragments(varnish):
 
 def get_bytes(url: str, headers: dict | None = None):
     request = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, dict(response.headers), response.read()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:  # urllib raises for 304 too
+        return exc.code, dict(exc.headers), exc.read()
 
 
 def test_compressed_fragments_through_varnish(varnish):
@@ -149,7 +152,7 @@ def test_compressed_fragments_through_varnish(varnish):
     assert headers["ETag"].endswith('-gzip"')
     status, _, again = get_bytes(varnish + "/w/acme/list.html?sort=oldest",
                                  {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
-    assert status == 304 or again == body
+    assert status == 304 and again == b""
 
 
 def test_esi_page_assembles_compressed_fragments(varnish):
