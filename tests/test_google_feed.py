@@ -145,3 +145,43 @@ def test_feed_to_a_file_and_base_url_required(runner, reviews, tmp_path):
 def test_jsonl_export_is_unchanged(runner, reviews):
     result = runner.invoke(cli, ["export", "acme"])
     assert result.exit_code == 0 and result.output.startswith("{")
+
+
+XML_INVALID = ["\ufffe", "\uffff", "\x01", "\x0b"]  # (a lone surrogate cannot reach SQLite at all)
+
+
+@pytest.mark.parametrize("char", XML_INVALID)
+def test_characters_xml_forbids_in_any_stored_field_do_not_abort_the_feed(runner, db, shop, char):
+    """Rows stored before input refused such characters (issue 8: U+FFFE in a SKU aborted the export)."""
+    sku = f"SKU{char}9"
+    store.upsert_product(db, shop["id"], sku, name=f"Naam{char}", url=None, gtin=None)
+    store.add_review(db, shop["id"], rating=1, author=f"Bram{char}", title=f"Titel{char}", body=f"Tekst{char}",
+                     product_sku=sku, created_at=T0)
+    tree = parse(export(runner, "--base-url", BASE))
+    review = tree.find("reviews/review")
+    assert review.findtext("products/product/product_ids/skus/sku") == "SKU9"
+    assert review.findtext("products/product/product_name") == "Naam"
+    assert review.findtext("reviewer/name") == "Bram"
+    assert review.findtext("title") == "Titel" and review.findtext("content") == "Tekst"
+    assert review.findtext("review_url") == f"{BASE}/s/acme/p/SKU9"
+
+
+@pytest.mark.parametrize("char", ["\ufffe", "\uffff", "\x85", "\x1f"])
+def test_api_refuses_xml_invalid_characters_in_identifiers(client, auth, char):
+    for path, body, field in [
+        ("products", {"sku": f"A{char}B", "name": "x"}, "sku"),
+        ("products", {"sku": "AB", "name": "x", "product_id": f"id{char}"}, "product_id"),
+        ("reviews", {"rating": 3, "author": "a", "external_id": f"e{char}"}, "external_id"),
+        ("invitations", {"order_ref": f"o{char}", "name": "n", "delivered_at": "2025-03-01T00:00:00Z"}, "order_ref"),
+    ]:
+        response = client.post(f"/api/v1/shops/acme/{path}", json=body, headers=auth)
+        assert response.status_code == 400, (path, response.get_data(as_text=True))
+        assert field in response.json["errors"], response.json
+
+
+def test_api_strips_noncharacters_from_review_text(client, db, auth):
+    response = client.post("/api/v1/shops/acme/reviews",
+                           json={"rating": 2, "author": "Ann\ufffe", "title": "Ti\uffffs", "body": "B\ufffeody"},
+                           headers=auth)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert (response.json["author"], response.json["title"], response.json["body"]) == ("Ann", "Tis", "Body")

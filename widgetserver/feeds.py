@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import re
 from typing import Iterator
+from urllib.parse import quote
 
 from lxml import etree
 
 from . import store
+from .sanitize import xml_text
 
 VERSION = "2.2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -32,13 +34,16 @@ VC = "http://www.w3.org/2007/XMLSchema-versioning"
 SCHEMA_LOCATION = "http://www.google.com/shopping/reviews/schema/product/2.2/product_reviews.xsd"
 ANONYMOUS = "Anonymous"
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")  # not allowed in XML 1.0
 _EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+")
 
 
 def _text(value) -> str:
-    """Plain text safe for XML 1.0: control characters dropped, surrounding whitespace stripped."""
-    return _CONTROL.sub("", str(value or "")).strip()
+    """Plain text safe for XML 1.0 (sanitize.xml_text): characters XML forbids dropped, whitespace stripped.
+
+    Every text that goes into the feed passes here, identifiers (SKU, GTIN) and URLs too: rows stored
+    before input refused such characters must not abort the export.
+    """
+    return xml_text(value)
 
 
 def _timestamp(value) -> str:
@@ -62,7 +67,7 @@ def product_review_feed(db, shop: dict, base_url: str, aggregator: str | None = 
     _sub(root, "version", VERSION)
     if aggregator:
         _sub(_sub(root, "aggregator"), "name", _text(aggregator))
-    _sub(_sub(root, "publisher"), "name", _text(shop["name"]) or shop["slug"])
+    _sub(_sub(root, "publisher"), "name", _text(shop["name"]) or _text(shop["slug"]))
     published, deleted = [], []
     for review in store.export_rows(db, shop["id"]):
         if not review["product"]:
@@ -100,16 +105,16 @@ def _review(parent, review: dict, content: str, product: dict, shop: dict, base_
     if title:
         _sub(element, "title", title)
     _sub(element, "content", content)
-    page = f"{base_url}/s/{shop['slug']}/p/{product['sku']}"
+    page = f"{base_url}/s/{shop['slug']}/p/{quote(xml_text(product['sku']), safe='')}"
     _sub(element, "review_url", page, type="group")
     _sub(_sub(element, "ratings"), "overall", str(review["rating"]), min="1", max="5")
     item = _sub(_sub(element, "products"), "product")
     ids = _sub(item, "product_ids")
     if _text(product["gtin"]):
         _sub(_sub(ids, "gtins"), "gtin", _text(product["gtin"]))
-    _sub(_sub(ids, "skus"), "sku", product["sku"])
-    _sub(item, "product_name", _text(product["name"]) or product["sku"])
-    _sub(item, "product_url", product["url"] or page)
+    _sub(_sub(ids, "skus"), "sku", _text(product["sku"]))
+    _sub(item, "product_name", _text(product["name"]) or _text(product["sku"]))
+    _sub(item, "product_url", _text(product["url"]) or page)
     _sub(element, "is_spam", "false")
     _sub(element, "collection_method", "post_fulfillment" if review["source"] == "invitation" else "unsolicited")
 
