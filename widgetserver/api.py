@@ -27,6 +27,7 @@ summary_query_schema = schemas.SummaryQuerySchema()
 summary_schema = schemas.SummarySchema()
 review_query_schema = schemas.ReviewQuerySchema()
 review_page_schema = schemas.ReviewPageSchema()
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a path id above it is a 404, never an overflow
 
 
 # --- helpers -------------------------------------------------------------------
@@ -278,7 +279,7 @@ def import_review(shop):
     return response
 
 
-@bp.post("/shops/<shop>/reviews/<int:review_id>/reply")
+@bp.post(f"/shops/<shop>/reviews/<int(max={MAX_ROW_ID}):review_id>/reply")
 def reply(shop, review_id):
     """Create (201) or replace (200) the shop's one public reply; earlier text is kept in history.
 
@@ -411,9 +412,41 @@ ROUTES = [
 EXTRA_ROUTES: list = []  # (path, method, view, query, body, response, status) added by other blueprints
 KEY_ROUTES: set = set()  # views without a body that still need the shop's key (reads of private data, deletes)
 
+# Answers an operation gives beyond the ones every operation of its kind gives (see `responses_of`):
+# view name -> {status: description}. A 200 or 201 listed here carries the operation's response schema.
+EXTRA_RESPONSES: dict[str, dict[int, str]] = {
+    "import_review": {409: "A review with this external_id was imported before; nothing stored"},
+    "reply": {200: "The reply replaced the earlier one (kept in its history)"},
+    "upsert_product": {200: "Updated an existing product"},
+    "create_invitation": {200: "This order_ref was invited before: the first invitation, unchanged"},
+}
+
+
+def responses_of(method: str, view: str, query, body, status: int) -> dict[int, str]:
+    """Every status an operation can answer, with a description; the test suite holds the server to it."""
+    out = {status: "Created" if status == 201 else "OK"}
+    if method == "get" and view not in KEY_ROUTES:  # private reads are not cached
+        out[304] = "Not modified: If-None-Match matched the current ETag (no body)"
+    if query or body:
+        out[400] = "Invalid parameters or body; each field is named in errors"
+    out[404] = "Unknown shop or item"
+    if body or view in KEY_ROUTES:
+        out.update({401: "Missing, unknown or revoked key", 403: "Key of another shop"})
+    if body:
+        out.update({413: "Body larger than MAX_CONTENT_LENGTH", 415: "Body is not JSON"})
+    out.update(EXTRA_RESPONSES.get(view.rsplit(".", 1)[-1], {}))
+    return dict(sorted(out.items()))
+
+
+PATH_PARAMETERS = {
+    "shop": {"type": "string", "minLength": 1,
+             "description": "The shop's slug: lower-case letters, digits and hyphens (any other answers 404)."},
+    "review_id": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID, "description": "The review's id."},
+}
+
 
 def build_spec() -> dict:
-    """The OpenAPI 3 document, generated from the marshmallow schemas and ROUTES."""
+    """The OpenAPI 3 document, generated from the marshmallow schemas, ROUTES and responses_of."""
     spec = APISpec(
         title="Eerlijk widget server API", version="1.0.0", openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
@@ -432,27 +465,34 @@ def build_spec() -> dict:
             if name.removesuffix("Schema") not in spec.components.schemas:
                 spec.components.schema(name.removesuffix("Schema"), schema=getattr(schemas, name))
     error = {"content": {"application/json": {"schema": "Error"}}}
+    paths: dict[str, dict] = {}
     for path, method, view_name, query, body, output, status in ROUTES + EXTRA_ROUTES:
         view = current_app.view_functions.get(f"api.{view_name}") or current_app.view_functions.get(view_name)
         doc = (view.__doc__ or "").strip().split("\n")[0] if view else ""
-        params = [{"in": "path", "name": p, "required": True, "schema": {"type": "string"}}
-                  for p in ("shop", "review_id") if "{" + p + "}" in path]
-        params += [{"in": "path", "name": p, "required": True, "schema": {"type": "integer"}}
-                   for p in re.findall(r"{(\w+_id)}", path) if p != "review_id"]
+        params = [{"in": "path", "name": p, "required": True, "schema": dict(PATH_PARAMETERS[p])}
+                  for p in PATH_PARAMETERS if "{" + p + "}" in path]
+        params += [{"in": "path", "name": p, "required": True,
+                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID}}
+                   for p in re.findall(r"{(\w+_id)}", path) if p not in PATH_PARAMETERS]
         if query:
             params.append({"in": "query", "schema": getattr(schemas, query)})
-        op = {"summary": doc, "operationId": view_name, "parameters": params,
-              "responses": {str(status): {"description": "OK", "content": {"application/json": {"schema": output.removesuffix("Schema")}}},
-                            "400": {**error, "description": "Invalid parameters or body"},
-                            "404": {**error, "description": "Unknown shop or item"}}}
+        responses = {}
+        for code, description in responses_of(method, view_name, query, body, status).items():
+            if code in (200, 201):
+                responses[str(code)] = {"description": description,
+                                        "content": {"application/json": {"schema": output.removesuffix("Schema")}}}
+            elif code == 304:
+                responses[str(code)] = {"description": description}
+            else:
+                responses[str(code)] = {**error, "description": description}
+        op = {"summary": doc, "operationId": view_name, "parameters": params, "responses": responses}
         if body or view_name in KEY_ROUTES:
             op["security"] = [{"shopKey": []}]
-            op["responses"].update({"401": {**error, "description": "Missing or unknown key"},
-                                    "403": {**error, "description": "Key of another shop"}})
         if body:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body.removesuffix("Schema")}}}
-            op["responses"]["415"] = {**error, "description": "Body is not JSON"}
-        spec.path(path=path, operations={method: op})
+        paths.setdefault(path, {})[method] = op
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
     return spec.to_dict()
 
 

@@ -128,4 +128,8 @@ def register(app: Flask) -> None:
             405: f"Method {request.method} is not allowed here.",
             413: f"Request body too large: at most {app.config['MAX_CONTENT_LENGTH']} bytes.",
         }
-        return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+        response = error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After, ...: the JSON body must not lose them
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

@@ -18,6 +18,11 @@ class PlainText(fields.String):
     """A string cleaned to plain text by `sanitize.clean_text`, then length-checked."""
 
     def __init__(self, *, max_length: int, min_length: int = 0, multiline: bool = True, **kwargs):
+        # For the OpenAPI document: lengths count the cleaned text, so markup-only text is refused too.
+        documented = {"maxLength": max_length}
+        if min_length:
+            documented.update(minLength=min_length, pattern=r"\S")  # some visible character
+        kwargs["metadata"] = {**documented, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.max_length = max_length
         self.min_length = min_length
@@ -176,8 +181,8 @@ class ProductSchema(Schema):
 
     sku = fields.String(required=True)
     name = fields.String(required=True)
-    url = fields.String(allow_none=True)
-    image_url = fields.String(allow_none=True)
+    url = fields.String(allow_none=True, metadata={"format": "uri"})
+    image_url = fields.String(allow_none=True, metadata={"format": "uri"})
     gtin = fields.String(allow_none=True)
     product_id = fields.String(allow_none=True, metadata={"description": "The shop's own schema.org @id."})
     review_count = fields.Integer()
@@ -197,7 +202,7 @@ class ShopSchema(Schema):
     name = fields.String(required=True)
     url = fields.String(allow_none=True)
     locale = fields.String(required=True)
-    reviews_url = fields.String(required=True, metadata={"description": "Hosted page with all reviews."})
+    reviews_url = fields.String(required=True, metadata={"description": "Hosted page with all reviews.", "format": "uri"})
     organization_rating = fields.Boolean(required=True)
     review_count = fields.Integer(required=True)
     average = fields.Float(allow_none=True)
@@ -332,8 +337,8 @@ class ProductInputSchema(Schema):
 
     sku = Sku(required=True)
     name = PlainText(required=True, min_length=1, max_length=300, multiline=False)
-    url = fields.Url(load_default=None, schemes={"http", "https"})
-    image_url = fields.Url(load_default=None, schemes={"http", "https"})
+    url = fields.Url(load_default=None, schemes={"http", "https"}, metadata={"format": "uri"})
+    image_url = fields.Url(load_default=None, schemes={"http", "https"}, metadata={"format": "uri"})
     gtin = fields.String(load_default=None, validate=validate.Regexp(r"^\d{8}$|^\d{12,14}$",
                                                                       error="Must be 8, 12, 13 or 14 digits."))
     product_id = fields.String(load_default=None, validate=[validate.Length(1, 500), printable],
@@ -380,7 +385,7 @@ class InvitationSchema(Schema):
     order_ref = fields.String(required=True)
     review_url = fields.String(metadata={"description": "The customer's personal review link; it starts a first "
                                                         "review only. Present only when link_status is "
-                                                        "\"returned\"."})
+                                                        "\"returned\".", "format": "uri"})
     link_status = fields.String(required=True, metadata={
         "enum": ["returned", "emailed", "submitted", "closed"],
         "description": "returned: review_url is here, send it to the customer yourself. emailed: we e-mail the "
