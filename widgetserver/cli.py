@@ -603,12 +603,13 @@ def invitations():
 def invitations_import(db_path, shop, file, show_links):
     """Invite the customers of the orders in a CSV FILE to review SHOP: all rows, or none if any row is bad."""
     from . import invitations as inv
-    from .transfer import ImportFailed, open_text
+    from .transfer import ImportFailed, decode_upload
 
     app, db = open_db(db_path)
     row = shop_or_fail(db, shop)
     try:
-        results = inv.import_csv(db, row, app.config["SECRET_KEY"], open_text(file.read()),
+        text, _ = decode_upload(file.read())  # a file that is no text is a bad row 1, not a traceback
+        results = inv.import_csv(db, row, app.config["SECRET_KEY"], text,
                                  valid_days=app.config["INVITATION_VALID_DAYS"])
     except ImportFailed as exc:
         for line, message in exc.problems:
