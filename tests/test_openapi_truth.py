@@ -66,6 +66,9 @@ def provoke(client, world):
         ("list_reviews", 304): not_modified(f"{BASE}/acme/reviews"),
         ("list_reviews", 400): get(f"{BASE}/acme/reviews?rating=²"),
         ("list_reviews", 404): get(f"{BASE}/nope/reviews"),
+        ("get_review", 200): get(f"{BASE}/acme/reviews/{world['plain']}"),
+        ("get_review", 304): not_modified(f"{BASE}/acme/reviews/{world['plain']}"),
+        ("get_review", 404): get(f"{BASE}/acme/reviews/999999"),
         ("embed.snippet", 200): get(f"{BASE}/acme/snippet?widget=badge"),
         ("embed.snippet", 304): not_modified(f"{BASE}/acme/snippet?widget=badge"),
         ("embed.snippet", 400): get(f"{BASE}/acme/snippet?widget=nope"),
@@ -128,6 +131,7 @@ def test_review_id_is_an_integer_and_huge_ids_are_a_404(client, world, doc):
     for value in (review_id["schema"]["maximum"], review_id["schema"]["maximum"] + 1, 10**30):
         response = client.post(f"{BASE}/acme/reviews/{value}/reply", json=body, headers=auth)
         assert response.status_code == 404, response.get_data(as_text=True)
+        assert client.get(f"{BASE}/acme/reviews/{value}").status_code == 404
 
 
 def test_lengths_and_formats_are_documented(doc):

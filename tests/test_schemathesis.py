@@ -66,7 +66,10 @@ def test_openapi_document_holds_for_every_operation(demo_app, mode):
                 case.path_parameters["shop"] = "demo"
                 if "review_id" in case.path_parameters and mode is GenerationMode.POSITIVE:
                     case.path_parameters["review_id"] = review_id
-            headers = {"Authorization": f"Bearer {key}"} if operation.method.upper() == "POST" else {}
+            # identity: the WSGI transport does not decode the Brotli/gzip answers the reads give otherwise
+            headers = {"Accept-Encoding": "identity"}
+            if operation.method.upper() == "POST":
+                headers["Authorization"] = f"Bearer {key}"
             response = case.call_and_validate(headers=headers, checks=CHECKS)
             seen[(operation.method.upper(), operation.path, response.status_code)] += 1
 

@@ -235,7 +235,7 @@ def list_reviews(shop):
     return cached(row, build)
 
 
-@bp.get("/shops/<shop>/reviews/<int:review_id>")
+@bp.get(f"/shops/<shop>/reviews/<int(max={MAX_ROW_ID}):review_id>")
 def get_review(shop, review_id):
     """One published review of the shop, with its reply and the product's name.
 
