@@ -40,12 +40,14 @@ FIELDS = {
     "reply": ["body", "author", "role"],
     "products": ["sku", "name", "url", "image_url", "gtin", "product_id"],
     "invitations": ["order_ref", "name", "email", "skus", "delivered_at", "locale"],
+    "tone-check": ["body", "author", "role", "review_id", "rating", "language", "locale"],
 }
 VALID = {
     "reviews": {"rating": 3, "author": "Ann"},
     "reply": {"body": "Thanks", "author": "Eva", "role": "Owner"},
     "products": {"sku": "FZ-1", "name": "Fuzz"},
     "invitations": {"order_ref": "fz-1", "name": "Jan", "delivered_at": "2025-03-01T12:00:00Z"},
+    "tone-check": {"body": "Thank you for your review."},
 }
 
 

@@ -50,6 +50,7 @@ def provoke(client, world):
         "upsert_product": (f"{BASE}/acme/products", {"sku": "NEW-1", "name": "New"}),
         "create_invitation": (f"{BASE}/acme/invitations",
                               {"order_ref": "o-1", "name": "Jan", "delivered_at": "2025-03-01T12:00:00Z"}),
+        "tone_check": (f"{BASE}/acme/tone-check", {"body": "Thank you.", "review_id": world["plain"]}),
     }
     table = {
         ("get_shop", 200): get(f"{BASE}/acme"),
@@ -96,6 +97,8 @@ def provoke(client, world):
         table[(view, 413)] = post(url, headers={**own, "Content-Type": "application/json"}, data=BIG)
         table[(view, 415)] = post(url, headers=own, data="rating=5", content_type="text/plain")
     table[("reply", 404)] = post(f"{BASE}/acme/reviews/999999/reply", writes["reply"][1])
+    table[("tone_check", 200)] = post(*writes["tone_check"])
+    table[("tone_check", 404)] = post(f"{BASE}/acme/tone-check", {"body": "x", "review_id": 999999})
     return table
 
 

@@ -27,7 +27,7 @@ summary_query_schema = schemas.SummaryQuerySchema()
 summary_schema = schemas.SummarySchema()
 review_query_schema = schemas.ReviewQuerySchema()
 review_page_schema = schemas.ReviewPageSchema()
-MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a path id above it is a 404, never an overflow
+MAX_ROW_ID = store.MAX_ROW_ID  # a path id above it is a 404, never an overflow
 
 
 # --- helpers -------------------------------------------------------------------

@@ -436,7 +436,7 @@ class ToneCheckInputSchema(Schema):
     body = PlainText(required=True, max_length=5000)
     author = PlainText(max_length=100, multiline=False, load_default="")
     role = PlainText(max_length=100, multiline=False, load_default="")
-    review_id = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1),
+    review_id = fields.Integer(load_default=None, strict=True, validate=validate.Range(1, store.MAX_ROW_ID),
                                metadata={"description": "The review answered: its rating, text and language are used."})
     rating = fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 5),
                             metadata={"description": "The review's rating, when no review_id is given."})

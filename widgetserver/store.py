@@ -24,6 +24,7 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 STATUSES = ("published", "withdrawn", "removed")
 SOURCES = ("import", "invitation", "open")
 SHOP_PRODUCT = 0  # aggregates row that covers the whole shop
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: ids past it are refused before they reach a query
 MAX_PAGE = 100
 
 # Keyset orders: columns and directions; every one is served by an index below.
