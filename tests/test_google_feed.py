@@ -185,3 +185,13 @@ def test_api_strips_noncharacters_from_review_text(client, db, auth):
                            headers=auth)
     assert response.status_code == 201, response.get_data(as_text=True)
     assert (response.json["author"], response.json["title"], response.json["body"]) == ("Ann", "Tis", "Body")
+
+
+def test_a_review_time_before_1000_is_a_padded_xs_datetime(runner, db, shop):
+    """A row stored before times were bounded (year 150) still gives a feed that passes the XSD."""
+    review_id = store.add_review(db, shop["id"], rating=1, author="Oud", body="Heel oud.", product_sku="SKU-1",
+                                 created_at=T0)
+    with store.write(db):
+        db.execute("UPDATE reviews SET created_at = '0150-01-01T00:00:00.000000Z' WHERE id = ?", [review_id])
+    tree = parse(export(runner, "--base-url", BASE))
+    assert tree.findtext("reviews/review/review_timestamp") == "0150-01-01T00:00:00Z"

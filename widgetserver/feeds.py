@@ -48,7 +48,7 @@ def _text(value) -> str:
 
 def _timestamp(value) -> str:
     """An xs:dateTime in UTC with a Z."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return store.format_time(value)[:19] + "Z"  # zero-padded whatever the year (strftime's %Y is not)
 
 
 def _sub(parent, tag: str, text: str | None = None, **attrs):
