@@ -48,7 +48,7 @@ def add_alert(shop):
     return _answer(schemas.AlertSchema(), recipient, 201 if created else 200)
 
 
-@bp.delete("/shops/<shop>/alerts/<int:alert_id>")
+@bp.delete("/shops/<shop>/alerts/<int(max=9223372036854775807):alert_id>")
 def remove_alert(shop, alert_id):
     """Stop alerting a recipient; answers the remaining list.
 
@@ -81,7 +81,7 @@ def add_webhook(shop):
     return _answer(schemas.WebhookCreatedSchema(), {**endpoint, "secret": secret}, 201)
 
 
-@bp.delete("/shops/<shop>/webhooks/<int:endpoint_id>")
+@bp.delete("/shops/<shop>/webhooks/<int(max=9223372036854775807):endpoint_id>")
 def remove_webhook(shop, endpoint_id):
     """Stop calling an endpoint (queued calls are dropped, its log stays); answers the remaining list.
 
@@ -93,7 +93,7 @@ def remove_webhook(shop, endpoint_id):
     return _answer(schemas.WebhookListSchema(), {"items": webhooks.list_endpoints(get_db(), row["id"])})
 
 
-@bp.get("/shops/<shop>/webhooks/<int:endpoint_id>/deliveries")
+@bp.get("/shops/<shop>/webhooks/<int(max=9223372036854775807):endpoint_id>/deliveries")
 def webhook_deliveries(shop, endpoint_id):
     """The endpoint's delivery attempts, newest first (status code, time, attempt, error).
 
@@ -109,7 +109,7 @@ def webhook_deliveries(shop, endpoint_id):
     return _answer(schemas.DeliveryLogSchema(), {"items": log})
 
 
-@bp.post("/shops/<shop>/reviews/<int:review_id>/resolved")
+@bp.post("/shops/<shop>/reviews/<int(max=9223372036854775807):review_id>/resolved")
 def mark_resolved(shop, review_id):
     """Mark the issue of a replied review resolved (201; again: 200, nothing more happens).
 
@@ -124,7 +124,7 @@ def mark_resolved(shop, review_id):
     return _answer(schemas.FollowupSchema(), state, 201 if created else 200)
 
 
-@bp.get("/shops/<shop>/reviews/<int:review_id>/resolved")
+@bp.get("/shops/<shop>/reviews/<int(max=9223372036854775807):review_id>/resolved")
 def get_resolved(shop, review_id):
     """The review's follow-up: when it was marked resolved, whether the customer was e-mailed, their answer.
 
