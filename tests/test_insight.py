@@ -132,3 +132,37 @@ def test_inbox_shows_topic_chips(owner, db, shop):
     html = owner.get("/workspace/acme/?locale=en").get_data(as_text=True)
     tree = lxml.html.fromstring(html)
     assert tree.xpath("//span[contains(@class,'tag-topic')]/text()") == ["Delivery time", "Size and fit"]
+
+
+def test_mark_resolved_from_the_workspace_once_and_never_touching_the_rating(owner, db, shop):
+    from workspace_helpers import csrf_of
+
+    from widgetserver import followup
+
+    review_id = store.add_review(db, shop["id"], rating=1, author="Kim", body="Kapot.", locale="nl")
+    page = f"/workspace/acme/reviews/{review_id}"
+    token = csrf_of(owner, page)
+    early = owner.post(f"{page}/resolved", data={"csrf_token": token})
+    assert early.status_code == 303 and followup.get_followup(db, shop["id"], review_id) is None  # no reply yet
+    store.set_reply(db, shop["id"], review_id, body="Sorry, we sturen een nieuwe.", author="Sanne", role="Service")
+    done = owner.post(f"{page}/resolved", data={"csrf_token": csrf_of(owner, page), "rating": "5"})
+    assert done.status_code == 303
+    state = followup.get_followup(db, shop["id"], review_id)
+    assert state is not None and state["email"] == "no_contact"
+    again = owner.post(f"{page}/resolved", data={"csrf_token": csrf_of(owner, page)})
+    assert again.status_code == 303
+    assert db.execute("SELECT count(*) FROM followups").fetchone()[0] == 1
+    assert store.review_row(db, shop["id"], review_id)["rating"] == 1
+    html = owner.get(f"{page}?locale=en").get_data(as_text=True)
+    assert "Marked resolved on" in html and "No address held" in html
+    assert owner.post(f"{page}/resolved").status_code == 400  # no CSRF token
+
+
+def test_mark_resolved_for_another_shops_review_is_404(client, db, shop):
+    other = store.create_shop(db, "beta", "Beta")
+    review_id = store.add_review(db, shop["id"], rating=1, author="Kim", body="Kapot.")
+    store.set_reply(db, shop["id"], review_id, body="Sorry.", author="Sanne", role="Service")
+    make_user(db, other, email="owner@beta.example")
+    log_in(client, "owner@beta.example")
+    token = csrf_of(client, "/workspace/beta/")
+    assert client.post(f"/workspace/acme/reviews/{review_id}/resolved", data={"csrf_token": token}).status_code == 404

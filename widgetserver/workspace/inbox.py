@@ -19,7 +19,7 @@ from datetime import timedelta
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import get_db, reports, store, tone, topics
+from .. import followup, get_db, reports, store, tone, topics
 from ..i18n import current_locale
 from ..sanitize import UnsafeText, clean_text
 from ..store import StoreError
@@ -283,8 +283,26 @@ def review(shop, review_id):
         history=history, edited=review_versions > 0, product=product, open_report=open_report,
         clock=None if reply or item["rating"] > CLOCK_UP_TO else clock(store.format_time(item["created_at"]), hours),
         language=review_language(item, shop), counts=inbox_counts(db, shop["id"], hours),
-        reasons=_reason_labels(),
+        reasons=_reason_labels(), followup=followup.get_followup(db, shop["id"], item["id"]),
     ), status
+
+
+@bp.post("/<shop>/reviews/<int:review_id>/resolved")
+@member_required
+def resolved(shop, review_id):
+    """Mark the customer's issue resolved: once, after a reply; the customer may get one polite question."""
+    db = get_db()
+    _review_or_404(db, shop, review_id)
+    try:
+        state, created = followup.mark_resolved(db, shop["id"], review_id, actor=current_user.actor)
+    except StoreError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("workspace.review", shop=shop["slug"], review_id=review_id)), 303
+    if created:
+        flash(_("Marked as resolved. We ask the customer once whether it is resolved for them, and whether they "
+                "want to update their review.") if state["email"] == "queued" else
+              _("Marked as resolved. We hold no address for this customer, so nobody is asked."), "success")
+    return redirect(url_for("workspace.review", shop=shop["slug"], review_id=review_id)), 303
 
 
 @bp.post("/<shop>/reviews/<int:review_id>/draft")
