@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import Flask, render_template
+from markupsafe import Markup, escape
 
 from . import invitations, store
 from .i18n import DEFAULT_LOCALE, _, force_locale, language_of
@@ -69,16 +70,22 @@ def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: st
     locale = language_of(invitation["locale"]) or DEFAULT_LOCALE
     values = {"shop": shop["name"], "name": invitation["customer_name"], "order": invitation["order_ref"],
               "date": store.parse_time(invitation["expires_at"]).strftime("%Y-%m-%d")}
+    # The HTML part isolates the names (customer, shop, order) in <bdi>: an RTL name or a stray U+202E
+    # can't reorder the sentence around it. Messages are translated unformatted, then filled twice.
+    isolated = {k: Markup("<bdi>{}</bdi>").format(v) if k != "date" else v for k, v in values.items()}
     with app.app_context(), force_locale(locale):
-        text = {
-            "subject": _("%(shop)s: how was your order?", **values),
-            "greeting": _("Hello %(name)s,", **values),
-            "intro": _("Thank you for your order %(order)s at %(shop)s. Would you tell other shoppers how it went? Every review is published, positive or negative.", **values),
+        messages = {
+            "subject": _("%(shop)s: how was your order?"),
+            "greeting": _("Hello %(name)s,"),
+            "intro": _("Thank you for your order %(order)s at %(shop)s. Would you tell other shoppers how it went? Every review is published, positive or negative."),
             "button": _("Write your review"),
-            "valid": _("This link is personal: it lets you write, update or withdraw your review until %(date)s.", **values),
-            "privacy": _("%(shop)s gave us your e-mail address only for this invitation. We keep it until %(date)s for one thing only: if %(shop)s resolves an issue you raise, we ask you once whether it was. Then we erase it.", **values),
+            "valid": _("This link is personal: it lets you write, update or withdraw your review until %(date)s."),
+            "privacy": _("%(shop)s gave us your e-mail address only for this invitation. We keep it until %(date)s for one thing only: if %(shop)s resolves an issue you raise, we ask you once whether it was. Then we erase it."),
         }
-        html = render_template("collect/invitation_email.html", locale=locale, text=text, url=url)
+        text = {key: message % values for key, message in messages.items()}
+        html_text = {key: Markup(escape(message)) % isolated for key, message in messages.items()}
+        html = render_template("collect/invitation_email.html", locale=locale, subject=text["subject"], text=html_text,
+                               url=url)
     message = EmailMessage()
     message["Subject"] = text["subject"]
     message["From"] = sender

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
+from widgets.rendering import bdi
 
 FRAGMENT_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
                    "form-action 'none'; sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation")
@@ -118,6 +119,7 @@ SESSIONLESS = re.compile(r"/w/|/api/|/embed\.js$|/s/[^/]+/?$|/s/[^/]+/p/[^/]+$")
 def init_app(app: Flask) -> None:
     """Install the header hook, the CSP nonce for templates, trusted proxies and the session cookie settings."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.filters["bdi"] = bdi  # isolate user text: {{ name|bdi }} (see widgets.rendering.bdi)
     # The session only carries the forms' CSRF token: script never needs it, other sites never send it.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Strict", "Lax"):
