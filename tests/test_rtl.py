@@ -98,3 +98,19 @@ def test_the_invitation_email_isolates_the_names(app, db, shop, clock):
     html = next(p for p in parsed.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
     assert isolation_problems(html, ["NAMEX", "ORDERX", "SHOPX"]) == []
     assert "<bdi>" not in parsed["Subject"] and "SHOPX" in parsed["Subject"]
+
+
+def test_the_workspace_isolates_review_and_reply_text(client, db, shop, hostile):
+    from workspace_helpers import log_in, make_user
+
+    make_user(db, shop)
+    assert log_in(client).status_code == 302
+    inbox = client.get("/workspace/acme/").get_data(as_text=True)
+    assert isolation_problems(inbox, [FIELDS["author"], FIELDS["body"]]) == []
+    # A second reply, so the first one (name and role) is in the history list.
+    store.set_reply(db, shop["id"], hostile, body="Nieuw", author="Eva", role="eigenaar")
+    page = client.get(f"/workspace/acme/reviews/{hostile}").get_data(as_text=True)
+    assert isolation_problems(page, [FIELDS["title"], FIELDS["body"], FIELDS["author"], FIELDS["reply_author"],
+                                     FIELDS["reply_role"], FIELDS["reply_body"]]) == []
+    report = client.get(f"/workspace/acme/reviews/{hostile}/report").get_data(as_text=True)
+    assert isolation_problems(report, [FIELDS["title"], FIELDS["body"], FIELDS["author"]]) == []
