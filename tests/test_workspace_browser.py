@@ -129,7 +129,9 @@ def test_axe_finds_no_serious_violations_on_workspace_pages(browser, live_server
     for name, url in [("inbox", f"{live_server.url}/workspace/acme/"),
                       ("review", review), ("report", f"{review}/report"),
                       ("settings", f"{live_server.url}/workspace/acme/settings"),
-                      ("snippet", f"{live_server.url}/workspace/acme/snippet")]:
+                      ("snippet", f"{live_server.url}/workspace/acme/snippet"),
+                      ("notifications", f"{live_server.url}/workspace/acme/settings/notifications"),
+                      ("analytics", f"{live_server.url}/workspace/acme/analytics")]:
         page.goto(url)
         if name == "review":
             page.click("#draft-button")
@@ -145,7 +147,7 @@ def test_axe_finds_no_serious_violations_on_workspace_pages(browser, live_server
     assert {k: v for k, v in problems.items() if v} == {}
     # Nothing is wider than the screen (no sideways scrolling on a phone).
     for url in (f"{live_server.url}/workspace/acme/", review, f"{live_server.url}/workspace/acme/settings",
-                f"{live_server.url}/workspace/acme/snippet"):
+                f"{live_server.url}/workspace/acme/snippet", f"{live_server.url}/workspace/acme/settings/notifications"):
         page.goto(url)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, (url, overflow)

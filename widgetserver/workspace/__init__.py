@@ -97,7 +97,7 @@ def init_app(app) -> None:
     # cacheable and sessionless). The hook runs for workspace pages only; templates get
     # `current_user` from `workspace_globals`.
     app.login_manager = login_manager
-    from . import auth, inbox, insight, settings, snippets  # noqa: F401  (their views register on bp)
+    from . import auth, inbox, insight, notifications, settings, snippets  # noqa: F401  (their views register on bp)
 
     app.register_blueprint(bp)
     insight.init_app(app)  # the operator's moderation queue (its own blueprint)
