@@ -105,9 +105,14 @@ def test_rotation_keeps_old_links_and_signs_with_the_new_key(tmp_path):
 
 
 def test_an_unwritable_key_folder_is_a_clear_error(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
+    # A "folder" that is a plain file can't hold the key, for root too (a read-only folder can't stop root).
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
     with pytest.raises(secrets_file.SecretKeyError, match="WIDGETSERVER_SECRET_KEY"):
-        create_app({"TESTING": True, "DATABASE": str(tmp_path / "x.db"), "SECRET_KEY_FILE": str(locked / "k" / "key")})
+        create_app({"TESTING": True, "DATABASE": str(tmp_path / "x.db"), "SECRET_KEY_FILE": str(blocked / "k" / "key")})
+    if os.geteuid() != 0:  # and, where permissions bind, a read-only folder
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(secrets_file.SecretKeyError, match="WIDGETSERVER_SECRET_KEY"):
+            create_app({"TESTING": True, "DATABASE": str(tmp_path / "y.db"),
+                        "SECRET_KEY_FILE": str(locked / "k" / "key")})
