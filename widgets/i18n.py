@@ -36,16 +36,20 @@ def resolve_locale(requested: str | None, shop_locale: str | None = None) -> str
     return language_of(requested) or language_of(shop_locale) or FALLBACK_LOCALE
 
 
-@lru_cache(maxsize=None)
-def translations(locale: str) -> Translations:
-    """Compile the locale's widgets.po in memory into a Translations object (cached)."""
-    source = files("widgets") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def compile_po(source, locale: str, domain: str) -> Translations:
+    """A .po file (a path or importlib resource) compiled in memory: no .mo file to go stale."""
     with source.open("rb") as po:
-        catalog = read_po(po, locale=locale, domain=DOMAIN)
+        catalog = read_po(po, locale=locale, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)
+
+
+@lru_cache(maxsize=None)
+def translations(locale: str) -> Translations:
+    """Compile the locale's widgets.po in memory into a Translations object (cached)."""
+    return compile_po(files("widgets") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po", locale, DOMAIN)
 
 
 def rounded(value: float | None, places: int = 1) -> float | None:

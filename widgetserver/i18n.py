@@ -15,14 +15,12 @@ no build step is needed. `current_locale()` is the locale of the current request
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from importlib.resources import files
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, has_request_context, request, url_for
+from widgets.i18n import compile_po
 from flask_babel import Babel, Domain, force_locale, get_locale, gettext, lazy_gettext, ngettext, refresh
 
 __all__ = ["LOCALES", "DEFAULT_LOCALE", "DOMAIN", "current_locale", "use_locale", "use_shop_locale",
@@ -46,13 +44,7 @@ def language_of(tag: str | None) -> str | None:
 @lru_cache(maxsize=None)
 def catalog_translations(locale: str) -> Translations:
     """The locale's messages.po compiled in memory (cached per process)."""
-    source = files("widgetserver") / "translations" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with source.open("rb") as po:
-        catalog = read_po(po, locale=locale, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return compile_po(files("widgetserver") / "translations" / locale / "LC_MESSAGES" / f"{DOMAIN}.po", locale, DOMAIN)
 
 
 class CatalogDomain(Domain):

@@ -282,8 +282,9 @@ def send_due(app: Flask, db=None, limit: int = 1000) -> dict:
             db.conn.close()
 
 
-def start_sender_thread(app: Flask, every: float) -> threading.Thread:
-    """Run `send_due` every `every` seconds in a daemon thread (for `serve --send-invitations-every`).
+def periodic_thread(app: Flask, every: float, job, *, name: str, label: str, keys: tuple[str, ...],
+                    failure: str) -> threading.Thread:
+    """Run `job(app)` every `every` seconds in a daemon thread, logging its counts when any of `keys` moved.
 
     Set the returned thread's `stop` event to end it.
     """
@@ -292,16 +293,22 @@ def start_sender_thread(app: Flask, every: float) -> threading.Thread:
     def loop():
         while not stop.wait(every):
             try:
-                counts = send_due(app)
-                if counts["sent"] or counts["retry"] or counts["failed"]:
-                    app.logger.info("invitations: %s", counts)
+                counts = job(app)
+                if any(counts[key] for key in keys):
+                    app.logger.info("%s: %s", label, counts)
             except Exception:  # keep the loop alive; the next round tries again
-                app.logger.exception("sending invitations failed")
+                app.logger.exception(failure)
 
-    thread = threading.Thread(target=loop, name="invitation-sender", daemon=True)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.stop = stop
     thread.start()
     return thread
+
+
+def start_sender_thread(app: Flask, every: float) -> threading.Thread:
+    """Run `send_due` every `every` seconds in a daemon thread (for `serve --send-invitations-every`)."""
+    return periodic_thread(app, every, send_due, name="invitation-sender", label="invitations",
+                           keys=("sent", "retry", "failed"), failure="sending invitations failed")
 
 
 def send_one(config, message: EmailMessage) -> None:

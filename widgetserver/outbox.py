@@ -187,22 +187,8 @@ def pending_count(db, shop_id: int | None = None) -> int:
 
 
 def start_delivery_thread(app: Flask, every: float) -> threading.Thread:
-    """Run `deliver_due` every `every` seconds in a daemon thread (for `serve --deliver-every`).
+    """Run `deliver_due` every `every` seconds in a daemon thread (for `serve --deliver-every`)."""
+    from .mail import periodic_thread
 
-    Set the returned thread's `stop` event to end it.
-    """
-    stop = threading.Event()
-
-    def loop():
-        while not stop.wait(every):
-            try:
-                counts = deliver_due(app)
-                if counts["delivered"] or counts["retry"] or counts["failed"]:
-                    app.logger.info("outbox: %s", counts)
-            except Exception:  # keep the loop alive; the next round tries again
-                app.logger.exception("delivering the outbox failed")
-
-    thread = threading.Thread(target=loop, name="outbox-delivery", daemon=True)
-    thread.stop = stop
-    thread.start()
-    return thread
+    return periodic_thread(app, every, deliver_due, name="outbox-delivery", label="outbox",
+                           keys=("delivered", "retry", "failed"), failure="delivering the outbox failed")
