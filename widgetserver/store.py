@@ -385,7 +385,7 @@ def _m008_workspace(db: sqlite_utils.Database) -> None:
 
 
 ALERT_MODES = ("immediate", "digest")
-OUTBOX_KINDS = ("alert", "digest", "webhook", "followup")
+OUTBOX_KINDS = ("alert", "digest", "webhook", "followup", "confirmation", "decision")
 OUTBOX_STATUSES = ("pending", "sending", "delivered", "failed")
 WEBHOOK_EVENTS = ("review.created", "review.updated", "reply.published", "report.decided")
 FOLLOWUP_ANSWERS = ("resolved", "not_resolved")
@@ -457,7 +457,7 @@ def _m009_alerts_webhooks_followup(db: sqlite_utils.Database) -> None:
         CREATE TABLE outbox (
             id INTEGER PRIMARY KEY,
             shop_id INTEGER NOT NULL REFERENCES shops(id),
-            kind TEXT NOT NULL CHECK (kind IN {OUTBOX_KINDS!r}),
+            kind TEXT NOT NULL CHECK (kind IN ('alert', 'digest', 'webhook', 'followup')),
             target_id INTEGER,
             event TEXT NOT NULL,
             payload TEXT NOT NULL,
@@ -537,6 +537,44 @@ def _m010_moderation(db: sqlite_utils.Database) -> None:
         ALTER TABLE reports ADD COLUMN decision_id INTEGER REFERENCES decisions(id);
         """
     )
+
+
+def _m011_author_mail(db: sqlite_utils.Database) -> None:
+    # The outbox also carries the author's confirmation e-mail (with their private link) and the moderator's
+    # decision e-mail (widgetserver/author_mail.py). SQLite cannot widen a CHECK in place, so `outbox` is
+    # rebuilt: new table, copy (ids kept, so webhook_deliveries.outbox_id still points at the same rows),
+    # drop, rename, indexes again. `migrate` runs this step with foreign keys off and checks them before
+    # committing (see FOREIGN_KEYS_OFF). Literal kinds: a released migration never changes meaning.
+    columns = ("id, shop_id, kind, target_id, event, payload, status, attempts, next_attempt_at, claimed_at,"
+               " last_error, created_at, delivered_at")
+    for statement in (
+        """CREATE TABLE outbox_new (
+            id INTEGER PRIMARY KEY,
+            shop_id INTEGER NOT NULL REFERENCES shops(id),
+            kind TEXT NOT NULL CHECK (kind IN ('alert', 'digest', 'webhook', 'followup', 'confirmation', 'decision')),
+            target_id INTEGER,
+            event TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claimed_at TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT
+        )""",
+        f"INSERT INTO outbox_new ({columns}) SELECT {columns} FROM outbox",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_new RENAME TO outbox",
+        "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        "CREATE INDEX outbox_target ON outbox (kind, target_id, id)",
+    ):
+        db.execute(statement)  # one by one: executescript would COMMIT the migration's transaction first
+
+
+# Migrations that rebuild a table others refer to: `migrate` turns foreign keys off around them (SQLite
+# ignores the pragma inside a transaction) and refuses to commit if `PRAGMA foreign_key_check` finds a row.
+FOREIGN_KEYS_OFF = {11}
 
 
 # --- stored times: discovery, normalising, checking ------------------------------
@@ -705,6 +743,7 @@ MIGRATIONS = [
     (8, "workspace users", _m008_workspace),
     (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
+    (11, "outbox kinds for the author's confirmation and decision e-mails", _m011_author_mail),
 ]
 
 
@@ -723,12 +762,24 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
             "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
     for version, name, step in MIGRATIONS:
-        with write(db):
-            if db.execute("SELECT 1 FROM migrations WHERE version = ?", [version]).fetchone():
-                continue
-            step(db)
-            db.execute("INSERT INTO migrations VALUES (?, ?, ?)", [version, name, now_text()])
-            applied.append(version)
+        keys_off = version in FOREIGN_KEYS_OFF and db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        if keys_off:
+            db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with write(db):
+                if db.execute("SELECT 1 FROM migrations WHERE version = ?", [version]).fetchone():
+                    continue
+                step(db)
+                if version in FOREIGN_KEYS_OFF:
+                    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise sqlite3.IntegrityError(
+                            f"migration {version} would leave {len(broken)} broken reference(s), e.g. {tuple(broken[0])}")
+                db.execute("INSERT INTO migrations VALUES (?, ?, ?)", [version, name, now_text()])
+                applied.append(version)
+        finally:
+            if keys_off:
+                db.execute("PRAGMA foreign_keys = ON")
     return applied
 
 
