@@ -201,6 +201,8 @@ def cached(shop: dict, build, *parts: str) -> Response:
         if use_cache:
             responses.put(key, entry)
     response = Response(entry.body(coding), status=entry.status, content_type=entry.mimetype, headers=entry.headers)
+    if use_cache:
+        request.environ[FRONT_MARK] = (shop["slug"], shop["data_version"])  # the front cache may keep the answer
     if coding:
         response.headers.add("Content-Encoding", coding)
     return public_headers(response, shop, coded_etag(etag, coding))
@@ -225,7 +227,11 @@ def add_vary(response: Response, name: str = "Accept-Encoding") -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Compress text answers that did not go through `cached()` (done already there: Content-Encoding set)."""
+    """Compress text answers that did not go through `cached()` (done already there: Content-Encoding set).
+
+    And put the front cache in front of the app (before any ProxyFix, which must see requests first).
+    """
+    app.wsgi_app = FrontCache(app.wsgi_app, app)
 
     @app.after_request
     def compress(response: Response) -> Response:
@@ -269,3 +275,95 @@ def static_answer(body: bytes, mimetype: str, cache_control: str) -> Response:
     response.headers["Vary"] = "Accept-Encoding"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# --- the front cache: repeated public reads answered before Flask ------------------
+
+
+FRONT_MARK = "eerlijk.front_cache"  # environ key: cached() puts (slug, data version) here for a storable answer
+
+
+class _FrontEntry:
+    __slots__ = ("status", "headers", "body", "database", "slug", "version")
+
+    def __init__(self, status, headers, body, database, slug, version):
+        self.status, self.headers, self.body = status, headers, body
+        self.database, self.slug, self.version = database, slug, version
+
+
+class FrontCache:
+    """WSGI middleware: a repeated public read is answered from the final bytes and headers kept from the first.
+
+    A shared cache inside the process that follows the rules Varnish follows (docs/operations.md,
+    Caching), and is stricter: an answer is kept only when `cached()` served it (a public read, built
+    from one shop's data), with status 200, `Cache-Control: public`, no `Set-Cookie`, and a `Vary` of
+    nothing but Accept-Encoding and Accept-Language; it is found again only by the same method, path,
+    query string, host, scheme, script root, the raw Accept-Encoding and Accept-Language headers, the
+    same hour (relative dates) and the same settings that shape links and cache headers; and every hit
+    first checks that the shop's data version is still the one the answer was built from, so a write
+    is visible on the very next request (no max-age staleness). Requests with If-None-Match go
+    through the app (304s are made in one place). A hit skips Flask's request context, routing and
+    hooks: the headers they added are part of what was kept.
+    """
+
+    STORABLE_VARY = {"accept-encoding", "accept-language"}
+
+    def __init__(self, wsgi_app, app: Flask, size: int = 1024):
+        self.wsgi_app, self.app = wsgi_app, app
+        self.entries = ResponseCache(size)
+
+    def _key(self, environ):
+        config = self.app.config
+        return (environ.get("PATH_INFO"), environ.get("QUERY_STRING"), environ.get("HTTP_HOST"),
+                environ.get("SERVER_NAME"), environ.get("SERVER_PORT"), environ.get("wsgi.url_scheme"),
+                environ.get("SCRIPT_NAME"), environ.get("HTTP_ACCEPT_ENCODING"), environ.get("HTTP_ACCEPT_LANGUAGE"),
+                int(time.time() // 3600), config["DATABASE"], config.get("PUBLIC_BASE_URL"),
+                config.get("CACHE_MAX_AGE"), config.get("CACHE_STALE_WHILE_REVALIDATE"))
+
+    def __call__(self, environ, start_response):
+        config = self.app.config
+        if (environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ
+                or not config.get("RESPONSE_CACHE", config.get("FRAGMENT_CACHE", True))):
+            return self.wsgi_app(environ, start_response)
+        key = self._key(environ)
+        entry = self.entries.get(key)
+        if entry is not None:
+            from .reads import shop_at
+
+            shop = shop_at(entry.database, entry.slug)
+            if shop is not None and shop["data_version"] == entry.version:
+                start_response(entry.status, list(entry.headers))
+                return [entry.body]
+        captured = []
+
+        def capture(status, headers, exc_info=None):
+            captured[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        environ.pop(FRONT_MARK, None)
+        answer = self.wsgi_app(environ, capture)
+        mark = environ.get(FRONT_MARK)
+        if mark is None or not captured or not self._storable(*captured):
+            return answer
+        try:
+            body = b"".join(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+        self.entries.put(key, _FrontEntry(captured[0], list(captured[1]), body, config["DATABASE"], *mark))
+        return [body]
+
+    def _storable(self, status: str, headers) -> bool:
+        if not status.startswith("200 "):
+            return False
+        public = False
+        for name, value in headers:
+            name = name.lower()
+            if name == "set-cookie":
+                return False
+            if name == "cache-control":
+                public = "public" in value and "no-store" not in value and "private" not in value
+            elif name == "vary":
+                if any(v.strip().lower() not in self.STORABLE_VARY for v in value.split(",")):
+                    return False
+        return public

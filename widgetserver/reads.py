@@ -30,12 +30,20 @@ def read_db():
 
 def shop_row(slug: str) -> dict | None:
     """The shop row for `slug` (settings decoded), or None; shared between requests, so never change it."""
-    db = read_db()
+    return shop_at(current_app.config["DATABASE"], slug)
+
+
+def shop_at(path: str, slug: str) -> dict | None:
+    """`shop_row` for the database file `path`, outside a request too (the front cache checks versions with it)."""
+    conns = _local.__dict__.setdefault("conns", {})
+    db = conns.get(path)
+    if db is None:
+        db = conns[path] = store.connect(path)
     # This connection only reads, so SQLite's data_version changes exactly when another
     # connection committed: until then the shop row read before is still current.
     version = db.conn.execute("PRAGMA data_version").fetchone()[0]
     rows = _local.__dict__.setdefault("shops", {})
-    key = (current_app.config["DATABASE"], slug)
+    key = (path, slug)
     hit = rows.get(key)
     if hit is not None and hit[0] == version:
         return hit[1]
