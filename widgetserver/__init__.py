@@ -91,8 +91,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from . import (api, collect, embed, errors, followup_pages, http_cache, i18n, meta, owner_api, pages, reports,
-                   security, transparency, workspace)
+                   routing, security, transparency, workspace)
 
+    routing.init_app(app)  # <row_id:...> in routes: ASCII digits, a huge id is a 404
     i18n.init_app(app)  # every server text is a gettext msgid (docs/translating.md)
     http_cache.init_app(app)  # compression of text answers (after the hooks registered below it run)
     errors.register(app)

@@ -235,7 +235,7 @@ def list_reviews(shop):
     return cached(row, build)
 
 
-@bp.get(f"/shops/<shop>/reviews/<int(max={MAX_ROW_ID}):review_id>")
+@bp.get("/shops/<shop>/reviews/<row_id:review_id>")
 def get_review(shop, review_id):
     """One published review of the shop, with its reply and the product's name.
 
@@ -279,7 +279,7 @@ def import_review(shop):
     return response
 
 
-@bp.post(f"/shops/<shop>/reviews/<int(max={MAX_ROW_ID}):review_id>/reply")
+@bp.post("/shops/<shop>/reviews/<row_id:review_id>/reply")
 def reply(shop, review_id):
     """Create (201) or replace (200) the shop's one public reply; earlier text is kept in history.
 
@@ -414,12 +414,14 @@ KEY_ROUTES: set = set()  # views without a body that still need the shop's key (
 
 # Answers an operation gives beyond the ones every operation of its kind gives (see `responses_of`):
 # view name -> {status: description}. A 200 or 201 listed here carries the operation's response schema.
+# Other blueprints add theirs under the full view name ("owner_api.add_alert").
 EXTRA_RESPONSES: dict[str, dict[int, str]] = {
     "import_review": {409: "A review with this external_id was imported before; nothing stored"},
     "reply": {200: "The reply replaced the earlier one (kept in its history)"},
     "upsert_product": {200: "Updated an existing product"},
     "create_invitation": {200: "This order_ref was invited before: the first invitation, unchanged"},
 }
+OPTIONAL_BODIES: set = set()  # views whose JSON body may be left out (it is still validated when sent)
 
 
 def responses_of(method: str, view: str, query, body, status: int) -> dict[int, str]:
@@ -434,7 +436,7 @@ def responses_of(method: str, view: str, query, body, status: int) -> dict[int, 
         out.update({401: "Missing, unknown or revoked key", 403: "Key of another shop"})
     if body:
         out.update({413: "Body larger than MAX_CONTENT_LENGTH", 415: "Body is not JSON"})
-    out.update(EXTRA_RESPONSES.get(view.rsplit(".", 1)[-1], {}))
+    out.update(EXTRA_RESPONSES.get(view, {}))
     return dict(sorted(out.items()))
 
 
@@ -489,7 +491,7 @@ def build_spec() -> dict:
         if body or view_name in KEY_ROUTES:
             op["security"] = [{"shopKey": []}]
         if body:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body.removesuffix("Schema")}}}
+            op["requestBody"] = {"required": view_name not in OPTIONAL_BODIES, "content": {"application/json": {"schema": body.removesuffix("Schema")}}}
         paths.setdefault(path, {})[method] = op
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

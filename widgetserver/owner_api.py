@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from . import alerts, followup, get_db, schemas, webhooks
-from .api import EXTRA_ROUTES, KEY_ROUTES, json_body, require_key, shop_or_404
+from .api import EXTRA_RESPONSES, EXTRA_ROUTES, KEY_ROUTES, OPTIONAL_BODIES, json_body, query_args, require_key, shop_or_404
 from .errors import APIError
 
 bp = Blueprint("owner_api", __name__, url_prefix="/api/v1")
@@ -48,7 +48,7 @@ def add_alert(shop):
     return _answer(schemas.AlertSchema(), recipient, 201 if created else 200)
 
 
-@bp.delete("/shops/<shop>/alerts/<int(max=9223372036854775807):alert_id>")
+@bp.delete("/shops/<shop>/alerts/<row_id:alert_id>")
 def remove_alert(shop, alert_id):
     """Stop alerting a recipient; answers the remaining list.
 
@@ -81,7 +81,7 @@ def add_webhook(shop):
     return _answer(schemas.WebhookCreatedSchema(), {**endpoint, "secret": secret}, 201)
 
 
-@bp.delete("/shops/<shop>/webhooks/<int(max=9223372036854775807):endpoint_id>")
+@bp.delete("/shops/<shop>/webhooks/<row_id:endpoint_id>")
 def remove_webhook(shop, endpoint_id):
     """Stop calling an endpoint (queued calls are dropped, its log stays); answers the remaining list.
 
@@ -93,23 +93,21 @@ def remove_webhook(shop, endpoint_id):
     return _answer(schemas.WebhookListSchema(), {"items": webhooks.list_endpoints(get_db(), row["id"])})
 
 
-@bp.get("/shops/<shop>/webhooks/<int(max=9223372036854775807):endpoint_id>/deliveries")
+@bp.get("/shops/<shop>/webhooks/<row_id:endpoint_id>/deliveries")
 def webhook_deliveries(shop, endpoint_id):
     """The endpoint's delivery attempts, newest first (status code, time, attempt, error).
 
     :raise 404: no such endpoint in this shop.
     """
     row = _keyed_shop(shop)
-    raw = request.args.get("limit", "50")
-    if not raw.isdecimal() or not 1 <= int(raw) <= 1000:
-        raise APIError(400, "limit must be a whole number from 1 to 1000.", {"limit": ["Must be 1-1000."]})
-    log = webhooks.delivery_log(get_db(), row["id"], endpoint_id, int(raw))
+    args = query_args(schemas.DeliveryQuerySchema())
+    log = webhooks.delivery_log(get_db(), row["id"], endpoint_id, args["limit"])
     if log is None:
         raise APIError(404, f"No webhook {endpoint_id} in shop {shop!r}.", {"endpoint_id": ["Unknown id."]})
     return _answer(schemas.DeliveryLogSchema(), {"items": log})
 
 
-@bp.post("/shops/<shop>/reviews/<int(max=9223372036854775807):review_id>/resolved")
+@bp.post("/shops/<shop>/reviews/<row_id:review_id>/resolved")
 def mark_resolved(shop, review_id):
     """Mark the issue of a replied review resolved (201; again: 200, nothing more happens).
 
@@ -124,7 +122,7 @@ def mark_resolved(shop, review_id):
     return _answer(schemas.FollowupSchema(), state, 201 if created else 200)
 
 
-@bp.get("/shops/<shop>/reviews/<int(max=9223372036854775807):review_id>/resolved")
+@bp.get("/shops/<shop>/reviews/<row_id:review_id>/resolved")
 def get_resolved(shop, review_id):
     """The review's follow-up: when it was marked resolved, whether the customer was e-mailed, their answer.
 
@@ -144,9 +142,18 @@ EXTRA_ROUTES.extend([
     ("/shops/{shop}/webhooks", "get", "owner_api.list_webhooks", None, None, "WebhookListSchema", 200),
     ("/shops/{shop}/webhooks", "post", "owner_api.add_webhook", None, "WebhookInputSchema", "WebhookCreatedSchema", 201),
     ("/shops/{shop}/webhooks/{endpoint_id}", "delete", "owner_api.remove_webhook", None, None, "WebhookListSchema", 200),
-    ("/shops/{shop}/webhooks/{endpoint_id}/deliveries", "get", "owner_api.webhook_deliveries", None, None,
-     "DeliveryLogSchema", 200),
-    ("/shops/{shop}/reviews/{review_id}/resolved", "post", "owner_api.mark_resolved", None, None, "FollowupSchema", 201),
+    ("/shops/{shop}/webhooks/{endpoint_id}/deliveries", "get", "owner_api.webhook_deliveries", "DeliveryQuerySchema",
+     None, "DeliveryLogSchema", 200),
+    ("/shops/{shop}/reviews/{review_id}/resolved", "post", "owner_api.mark_resolved", None, "ResolvedInputSchema",
+     "FollowupSchema", 201),
     ("/shops/{shop}/reviews/{review_id}/resolved", "get", "owner_api.get_resolved", None, None, "FollowupSchema", 200),
 ])
 KEY_ROUTES.update(view for _, _, view, *_ in EXTRA_ROUTES if view.startswith("owner_api."))
+OPTIONAL_BODIES.add("owner_api.mark_resolved")
+EXTRA_RESPONSES.update({
+    "owner_api.add_alert": {200: "This address was a recipient already: its rating and mode were changed",
+                            409: f"The shop has {alerts.MAX_RECIPIENTS} recipients already; nothing stored"},
+    "owner_api.add_webhook": {409: f"The shop has {webhooks.MAX_ENDPOINTS} endpoints already; nothing stored"},
+    "owner_api.mark_resolved": {200: "Marked resolved before: unchanged, the customer is not asked again",
+                                409: "The review has no public reply yet; nothing stored"},
+})

@@ -95,7 +95,7 @@ def _expired(locale: str):
     return _page("reports/message.html", 400, locale=locale, title=_("This form has expired"), text=_("For your security a form must be sent from the page it came from within a few hours. Open the report link again and send it once more."))
 
 
-@bp.route("/<shop_slug>/reviews/<int:review_id>/report", methods=["GET", "POST"])
+@bp.route("/<shop_slug>/reviews/<row_id:review_id>/report", methods=["GET", "POST"])
 def report(shop_slug, review_id):
     """The report form (GET) and its submission (POST)."""
     db, shop, review = _shop_and_review(shop_slug, review_id)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from . import store
-from .sanitize import UnsafeText, clean_text, identifier_problem
+from .sanitize import UnsafeText, clean_text, identifier_problem, whole_number
 
 LOCALES = ("nl", "en", "de", "fr")
 SORT_ORDERS = ("newest", "oldest", "highest", "lowest")
@@ -500,7 +500,9 @@ WEBHOOK_EVENT_NAMES = ("review.created", "review.updated", "reply.published", "r
 class WebhookInputSchema(Schema):
     """An endpoint to call; only http(s) URLs on public addresses."""
 
-    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000))
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000),
+                     metadata={"format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                               "description": "An http(s) URL of a public host (an IP literal must be public)."})
     events = fields.List(fields.String(validate=validate.OneOf(WEBHOOK_EVENT_NAMES, error="Must be one of: {choices}.")),
                          load_default=None, validate=validate.Length(min=1, error="Name at least one event."),
                          metadata={"description": "Events to receive; default: all."})
@@ -511,7 +513,7 @@ class WebhookSchema(Schema):
     """A webhook endpoint; its secret is never shown again after creation."""
 
     id = fields.Integer(required=True)
-    url = fields.String(required=True)
+    url = fields.String(required=True, metadata={"format": "uri"})
     events = fields.List(fields.String(), required=True)
     description = fields.String(required=True)
     secret_hint = fields.String(required=True, metadata={"description": "The secret's first characters, to tell "
@@ -547,6 +549,25 @@ class DeliverySchema(Schema):
     error = fields.String(allow_none=True, required=True)
     duration_ms = fields.Integer(required=True)
     next_attempt_at = fields.DateTime(allow_none=True, required=True)
+
+
+class WholeNumber(fields.Integer):
+    """A whole number in a query string, written in ASCII digits only ("²", "٣" and "１" are refused, not read)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and whole_number(value, max_digits=18) is None:
+            raise ValidationError("Must be a whole number written in digits 0-9.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class DeliveryQuerySchema(Schema):
+    """Query parameters of a webhook's delivery log."""
+
+    class Meta:
+        unknown = EXCLUDE  # cache-busters and tracking parameters are ignored
+
+    limit = WholeNumber(load_default=50, validate=validate.Range(1, 1000, error="Must be from 1 to 1000."),
+                        metadata={"description": "How many attempts to list, newest first."})
 
 
 class DeliveryLogSchema(Schema):

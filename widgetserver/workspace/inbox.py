@@ -222,7 +222,7 @@ def _clean(value: str, limit: int, field: str, errors: dict, multiline: bool, la
     return text
 
 
-@bp.route("/<shop>/reviews/<int:review_id>", methods=["GET", "POST"])
+@bp.route("/<shop>/reviews/<row_id:review_id>", methods=["GET", "POST"])
 @member_required
 def review(shop, review_id):
     """The reply composer: write or edit, draft, check the tone, publish.
@@ -287,7 +287,7 @@ def review(shop, review_id):
     ), status
 
 
-@bp.post("/<shop>/reviews/<int:review_id>/resolved")
+@bp.post("/<shop>/reviews/<row_id:review_id>/resolved")
 @member_required
 def resolved(shop, review_id):
     """Mark the customer's issue resolved: once, after a reply; the customer may get one polite question."""
@@ -305,7 +305,7 @@ def resolved(shop, review_id):
     return redirect(url_for("workspace.review", shop=shop["slug"], review_id=review_id)), 303
 
 
-@bp.post("/<shop>/reviews/<int:review_id>/draft")
+@bp.post("/<shop>/reviews/<row_id:review_id>/draft")
 @member_required
 def draft(shop, review_id):
     """A reply draft as JSON `{"body": ...}` (the composer's Draft button; CSRF header required)."""
@@ -346,7 +346,7 @@ def _reason_labels() -> list[tuple[str, str]]:
     return [(reason, reports.REASON_LABELS[reason]) for reason in store.REPORT_REASONS]
 
 
-@bp.route("/<shop>/reviews/<int:review_id>/report", methods=["GET", "POST"])
+@bp.route("/<shop>/reviews/<row_id:review_id>/report", methods=["GET", "POST"])
 @member_required
 def report(shop, review_id):
     """Report a review to the operator for one of the fixed reasons (the shop cannot remove it itself).

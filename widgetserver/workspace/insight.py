@@ -123,7 +123,7 @@ def queue():
                            shops=store.list_shops(get_db()))
 
 
-@moderation_bp.post("/<shop>/<int:review_id>")
+@moderation_bp.post("/<shop>/<row_id:review_id>")
 @operator_required
 def decide(shop, review_id):
     """Keep or remove a reported review (removal cites one reason); 400 with a message per field otherwise."""

@@ -63,7 +63,7 @@ def add_recipient(shop):
     return redirect(url_for("workspace.notifications", shop=shop["slug"]), 303)
 
 
-@bp.post("/<shop>/settings/notifications/recipients/<int:recipient_id>/stop")
+@bp.post("/<shop>/settings/notifications/recipients/<row_id:recipient_id>/stop")
 @owner_required
 def stop_alerts(shop, recipient_id):
     """Stop alerting one recipient (404 for another shop's)."""
@@ -96,7 +96,7 @@ def add_webhook(shop):
     return _page(shop, secret=secret)
 
 
-@bp.post("/<shop>/settings/notifications/webhooks/<int:endpoint_id>/stop")
+@bp.post("/<shop>/settings/notifications/webhooks/<row_id:endpoint_id>/stop")
 @owner_required
 def stop_webhook(shop, endpoint_id):
     """Stop an endpoint (its log stays; 404 for another shop's)."""
