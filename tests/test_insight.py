@@ -132,6 +132,61 @@ def test_inbox_shows_topic_chips(owner, db, shop):
     html = owner.get("/workspace/acme/?locale=en").get_data(as_text=True)
     tree = lxml.html.fromstring(html)
     assert tree.xpath("//span[contains(@class,'tag-topic')]/text()") == ["Delivery time", "Size and fit"]
+    assert tree.xpath("//span[contains(@class,'tag-topic')]/@data-topic") == ["delivery_time", "size_fit"]
+
+
+@pytest.fixture
+def complaints(db, shop):
+    """Acme: two late deliveries (nl, en), one damaged parcel, one happy review, one late review withdrawn."""
+    ids = {}
+    for key, rating, body, locale in [("late_nl", 2, "Het pakket kwam veel te laat.", "nl"),
+                                      ("late_en", 1, "It arrived two weeks late.", "en"),
+                                      ("damaged", 1, "Kwam beschadigd aan.", "nl"),
+                                      ("happy", 5, "Mooie jurk, snel geleverd.", "nl"),
+                                      ("withdrawn", 1, "Het pakket kwam veel te laat.", "nl")]:
+        ids[key] = store.add_review(db, shop["id"], rating=rating, author="K", body=body, locale=locale)
+    store.set_review_status(db, shop["id"], ids["withdrawn"], "withdrawn", actor="author")
+    return ids
+
+
+def _inbox_ids(client, query):
+    tree = lxml.html.fromstring(client.get(f"/workspace/acme/?locale=en&{query}").get_data(as_text=True))
+    return {int(href.rsplit("/", 1)[1]) for href in tree.xpath("//ol[@class='inbox']//a[contains(@href,'/reviews/')]/@href")
+            if href.rsplit("/", 1)[1].isdigit()}
+
+
+def test_inbox_filters_by_topic_in_every_language_and_with_other_filters(owner, db, shop, complaints):
+    assert _inbox_ids(owner, "topic=delivery_time") == {complaints["late_nl"], complaints["late_en"]}
+    assert _inbox_ids(owner, "topic=damaged") == {complaints["damaged"]}
+    assert _inbox_ids(owner, "topic=delivery_time&rating=1") == {complaints["late_en"]}
+    assert _inbox_ids(owner, "topic=price") == set()
+    html = owner.get("/workspace/acme/?locale=en&topic=delivery_time").get_data(as_text=True)
+    assert '<option value="delivery_time" selected>' in html and "2 reviews" in html
+
+
+def test_topic_filter_follows_an_edit_of_the_review(owner, db, shop, complaints):
+    assert complaints["happy"] not in _inbox_ids(owner, "topic=damaged")
+    store.update_review(db, shop["id"], complaints["happy"], rating=2, title="", author="K",
+                        body="De doos kwam kapot binnen en de jurk was gescheurd.")
+    assert complaints["happy"] in _inbox_ids(owner, "topic=damaged")
+    store.update_review(db, shop["id"], complaints["damaged"], rating=3, title="", author="K", body="Prima.")
+    assert complaints["damaged"] not in _inbox_ids(owner, "topic=damaged")
+
+
+def test_stored_topics_are_found_again_by_another_rule_set(owner, db, shop, complaints, monkeypatch):
+    from widgetserver import topics
+
+    _inbox_ids(owner, "topic=damaged")
+    assert {r for (r,) in db.execute("SELECT rules FROM review_topics")} == {topics.rules_version()}
+    monkeypatch.setattr(topics, "rules_version", lambda: "other-rules")
+    monkeypatch.setattr(topics, "topics_of", lambda text, locale: ["price"])
+    assert _inbox_ids(owner, "topic=price") == {complaints[k] for k in ("late_nl", "late_en", "damaged", "happy")}
+
+
+@pytest.mark.parametrize("value", ["nope", "DAMAGED", "delivery_time'--", "%20damaged"])
+def test_unknown_topic_is_a_clear_400(owner, complaints, value):
+    response = owner.get(f"/workspace/acme/?topic={value}")
+    assert response.status_code == 400 and b"topic must be one of" in response.get_data()
 
 
 def test_mark_resolved_from_the_workspace_once_and_never_touching_the_rating(owner, db, shop):

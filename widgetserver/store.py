@@ -732,6 +732,26 @@ def _m007_review_months(db: sqlite_utils.Database) -> None:
 
 
 # Append only: a released migration is never edited, a new one is added.
+
+def _m012_review_topics(db: sqlite_utils.Database) -> None:
+    # The topics each review complains about (widgetserver/topics.py), stored on first need so the inbox can
+    # filter by topic and analytics count them without running the phrase rules over a shop's whole history on
+    # every request. `rules` names the rule set that found them (another rule set: found again). A change of
+    # a review's text or language deletes its row, by trigger, so every writer keeps it right; the row is
+    # found again when next needed.
+    db.executescript(
+        """
+        CREATE TABLE review_topics (
+            review_id INTEGER PRIMARY KEY REFERENCES reviews(id) ON DELETE CASCADE,
+            rules TEXT NOT NULL,
+            topics TEXT NOT NULL
+        );
+        CREATE TRIGGER review_topics_stale AFTER UPDATE OF title, body, locale ON reviews BEGIN
+            DELETE FROM review_topics WHERE review_id = NEW.id;
+        END;
+        """
+    )
+
 MIGRATIONS = [
     (1, "initial schema", _m001_initial),
     (2, "invitations", _m002_invitations),
@@ -744,6 +764,7 @@ MIGRATIONS = [
     (9, "alerts, webhooks, outbox, resolved follow-up", _m009_alerts_webhooks_followup),
     (10, "moderation decisions and erasures", _m010_moderation),
     (11, "outbox kinds for the author's confirmation and decision e-mails", _m011_author_mail),
+    (12, "topics found per review, kept until its text changes", _m012_review_topics),
 ]
 
 

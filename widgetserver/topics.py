@@ -24,6 +24,7 @@ half: see docs/benchmarks.md and `python benchmarks/topics_eval.py`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -276,14 +277,68 @@ def _matches(cue, clause: str, negation) -> bool:
     return False
 
 
+@lru_cache(maxsize=None)
+def rules_version() -> str:
+    """A name for this rule set: stored topics found by another one are found again."""
+    return hashlib.sha256(open(__file__, "rb").read()).hexdigest()[:16]
+
+
+def refresh(db, shop_id: int, start: str | None = None, end: str | None = None, *, review_ids=None,
+            chunk: int = 2000) -> int:
+    """Find and store the topics of the shop's published reviews (created in [start, end), or these ids, if given)
+    that have none stored by this rule set; returns how many were found now. Safe to run concurrently."""
+    from . import store
+
+    where, params = "", [shop_id, rules_version()]
+    if review_ids is not None:
+        review_ids = [int(i) for i in review_ids][:chunk]
+        where += f" AND r.id IN ({', '.join('?' * len(review_ids))})" if review_ids else " AND 0"
+        params += review_ids
+    if start is not None:
+        where += " AND r.created_at >= ?"
+        params.append(start)
+    if end is not None:
+        where += " AND r.created_at < ?"
+        params.append(end)
+    done = 0
+    while True:
+        rows = db.execute(
+            "SELECT r.id, r.title, r.body, coalesce(r.locale, s.locale) FROM reviews r JOIN shops s ON s.id = r.shop_id"
+            " LEFT JOIN review_topics t ON t.review_id = r.id"
+            " WHERE r.shop_id = ? AND r.status = 'published' AND (t.review_id IS NULL OR t.rules != ?)" + where +
+            " LIMIT ?", [*params, chunk]).fetchall()
+        if not rows:
+            return done
+        values = [(review_id, rules_version(), " " + " ".join(topics_of(f"{title}. {body}", locale)) + " ")
+                  for review_id, title, body, locale in rows]
+        with store.write(db):
+            db.conn.executemany("INSERT OR REPLACE INTO review_topics (review_id, rules, topics) VALUES (?, ?, ?)",
+                                values)
+        done += len(rows)
+        if len(rows) < chunk:
+            return done
+
+
+def stored_topics(db, review_ids: list[int]) -> dict[int, list[str]]:
+    """The stored topics of these reviews (call `refresh` first), in TOPICS order."""
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(review_ids), 500):
+        part = review_ids[start:start + 500]
+        for review_id, text in db.execute(
+                f"SELECT review_id, topics FROM review_topics WHERE review_id IN ({', '.join('?' * len(part))})", part):
+            found[review_id] = text.split()
+    return found
+
+
 def topic_counts(db, shop_id: int, start: str, end: str) -> Counter:
     """How many published reviews created in [start, end) (stored-time text) complain about each topic."""
+    refresh(db, shop_id, start, end)
     counts: Counter = Counter()
-    for title, body, locale in db.execute(
-            "SELECT r.title, r.body, coalesce(r.locale, s.locale) FROM reviews r JOIN shops s ON s.id = r.shop_id"
+    for (text,) in db.execute(
+            "SELECT t.topics FROM reviews r JOIN review_topics t ON t.review_id = r.id"
             " WHERE r.shop_id = ? AND r.status = 'published' AND r.created_at >= ? AND r.created_at < ?",
             [shop_id, start, end]):
-        counts.update(topics_of(f"{title}. {body}", locale))
+        counts.update(text.split())
     return counts
 
 

@@ -44,10 +44,15 @@ def target_hours(shop: dict) -> int:
 
 
 def inbox_page(db, shop_id: int, *, rating: int | None = None, product_id: int | None = None,
-               answered: str = "all", page: int = 1, size: int = PAGE_SIZE) -> tuple[list[dict], int]:
+               answered: str = "all", topic: str | None = None, page: int = 1,
+               size: int = PAGE_SIZE) -> tuple[list[dict], int]:
     """One page of the inbox in urgency order, and how many reviews match the filters."""
     where = ["r.shop_id = ?", "r.status = 'published'"]
     params: list = [shop_id]
+    if topic is not None:
+        topics.refresh(db, shop_id)  # the first filter by topic finds the topics of the whole history once
+        where.append("EXISTS (SELECT 1 FROM review_topics t WHERE t.review_id = r.id AND instr(t.topics, ?))")
+        params.append(f" {topic} ")
     if rating is not None:
         where.append("r.rating = ?")
         params.append(rating)
@@ -120,7 +125,7 @@ def _int_arg(name: str, low: int, high: int) -> int | None:
 @bp.get("/<shop>/")
 @member_required
 def inbox(shop):
-    """The inbox: filters rating, product, answered; paged.
+    """The inbox: filters rating, product, answered, topic; paged.
 
     :raise 400: bad filter values. :raise 404: not your shop.
     """
@@ -130,6 +135,9 @@ def inbox(shop):
     answered = request.args.get("answered") or "all"
     if answered not in ANSWERED:
         abort(400, description=f"answered must be one of {', '.join(ANSWERED)}.")
+    topic = request.args.get("topic") or None
+    if topic is not None and topic not in topics.TOPICS:
+        abort(400, description=f"topic must be one of {', '.join(topics.TOPICS)}.")
     sku = (request.args.get("product") or "").strip()
     product = None
     if sku:
@@ -138,21 +146,23 @@ def inbox(shop):
             abort(400, description="No product with that SKU in this shop.")
     hours = target_hours(shop)
     rows, total = inbox_page(db, shop["id"], rating=rating, product_id=product["id"] if product else None,
-                             answered=answered, page=page)
+                             answered=answered, topic=topic, page=page)
     now = store.utcnow()
     topic_labels = topics.labels()
+    topics.refresh(db, shop["id"], review_ids=[row["id"] for row in rows])
+    found = topics.stored_topics(db, [row["id"] for row in rows])
     for row in rows:
         row["created"] = store.parse_time(row["created_at"])
-        row["topics"] = [topic_labels[t] for t in topics.topics_of(f"{row['title']}. {row['body']}",
-                                                                   row["locale"] or shop["locale"])]
+        row["topic_items"] = [(t, topic_labels[t]) for t in found.get(row["id"], [])]
+        row["topics"] = [label for _t, label in row["topic_items"]]
         row["clock"] = (clock(row["created_at"], hours, now)
                         if row["reply_body"] is None and row["rating"] <= CLOCK_UP_TO else None)
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template(
         "workspace/inbox.html", shop=shop, rows=rows, total=total, page=page, pages=pages,
         counts=inbox_counts(db, shop["id"], hours), hours=hours,
-        products=store.list_products(db, shop["id"]),
-        filters={"rating": rating, "product": sku, "answered": answered},
+        products=store.list_products(db, shop["id"]), topic_labels=topic_labels,
+        filters={"rating": rating, "product": sku, "answered": answered, "topic": topic},
     )
 
 
