@@ -1,5 +1,9 @@
 """The owner's workspace in headless Chromium: answering a new one-star review end to end, and axe-core on every page.
 
+`test_done_when_walk_from_invitation_to_updated_review` is issue 9's "Done when" in one walk, with a real SMTP server
+(aiosmtpd) and a real webhook receiver: invitation e-mail, review, alert, reply, resolved, follow-up e-mail, the
+customer's answer and update, the public page, the signed webhooks.
+
 The owner logs in, finds the new 1-star review on top of the inbox with its clock, asks for a draft,
 sees the tone check flag a defensive phrase and a missing signature as they type, fixes both,
 publishes, and the reply shows in the widget and on the hosted page. axe-core (vendored under
@@ -15,9 +19,10 @@ from pathlib import Path
 import axe_playwright_python
 import pytest
 from playwright.sync_api import expect
+from notify_helpers import receiver, smtp  # noqa: F401
 from workspace_helpers import PASSWORD, make_user
 
-from widgetserver import store
+from widgetserver import alerts, mail, outbox, store, webhooks
 
 pytestmark = pytest.mark.browser
 
@@ -103,6 +108,177 @@ def test_owner_answers_a_new_one_star_review(browser, live_server, scene, db, sh
     assert "Het spijt ons" in hosted and "Sanne de Vries" in hosted
     assert errors == []
     context.close()
+
+
+# --- the issue's "Done when" walk, end to end --------------------------------------------------------------------
+
+
+def _mails_to(smtp, address: str) -> list:
+    return [m for e, m in zip(smtp.envelopes, smtp.messages) if address in e.rcpt_tos]
+
+
+def _link_in(message, base: str, path: str) -> str:
+    match = re.search(re.escape(base) + re.escape(path) + r"[^\s\"<>#]+", message.get_body(("plain",)).get_content())
+    assert match, message.get_body(("plain",)).get_content()
+    return match.group(0)
+
+
+def _signed_events(receiver, secret: str) -> list[str]:
+    """The events the receiver got, each checked as a receiver would: HMAC-SHA256 over "<t>.<body>" with the secret."""
+    import hashlib
+    import hmac
+    import json
+
+    names = []
+    for request in receiver.requests:
+        headers = {k.lower(): v for k, v in request["headers"].items()}
+        parts = dict(p.split("=", 1) for p in headers["eerlijk-signature"].split(","))
+        expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + request["body"], hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(expected, parts["v1"]), request
+        event = json.loads(request["body"])
+        assert event["event"] == headers["eerlijk-event"] and event["shop"] == "acme"
+        names.append(event["event"])
+    return names
+
+
+def test_done_when_walk_from_invitation_to_updated_review(app, browser, live_server, client, db, shop, key, smtp,
+                                                         receiver):
+    """Issue 9's "Done when", through the real UI: a customer invited by e-mail writes a 1-star review; the owner
+    finds it on top of the inbox with its clock, drafts, sees the tone check's findings, fixes, publishes and marks
+    it resolved; the follow-up e-mail arrives once; the customer answers "resolved" and updates to 4 stars (history
+    kept, the shop never touched the rating); the hosted page shows both; the alert e-mail and the signed webhooks
+    (review.created, reply.published, review.updated) arrived."""
+    base = live_server.url
+    app.config["PUBLIC_BASE_URL"] = base  # the e-mails link to the live server
+    store.update_shop_settings(db, shop["id"], contact_email="service@acme.example")
+    make_user(db, shop, name="Sanne de Vries", title="Klantenservice")
+    alerts.add_recipient(db, shop["id"], "alerts@acme.example", max_rating=2, mode="immediate")
+    _, secret = webhooks.add_endpoint(db, shop["id"], receiver.url, ["review.created", "reply.published",
+                                                                     "review.updated"], allow_private=True)
+    # Earlier reviews the new one must rise above: an older 3-star without a reply, a 5-star, an answered 4-star.
+    store.add_review(db, shop["id"], rating=3, author="Kees", title="Gaat wel", body="Levering duurde lang.",
+                     locale="nl", created_at=store.utcnow() - timedelta(days=2))
+    store.add_review(db, shop["id"], rating=5, author="Anna", title="Top", body="Heel blij.", locale="nl",
+                     created_at=store.utcnow() - timedelta(hours=5))
+    old = store.add_review(db, shop["id"], rating=4, author="Piet", title="Prima", body="Goed product.", locale="nl",
+                           created_at=store.utcnow() - timedelta(days=3))
+    store.set_reply(db, shop["id"], old, body="Dank je wel, Piet!", author="Sanne", role="Klantenservice")
+    outbox.deliver_due(app, db)
+    receiver.requests.clear()
+
+    # The shop's system invites the customer; the invitation e-mail goes out through SMTP.
+    invited = client.post("/api/v1/shops/acme/invitations", headers={"Authorization": f"Bearer {key}"}, json={
+        "order_ref": "A-1", "name": "Ingrid Bakker", "email": "ingrid@example.org", "skus": [], "locale": "nl",
+        "delivered_at": (store.utcnow() - timedelta(days=30)).isoformat()})
+    assert invited.status_code == 201, invited.get_json()
+    assert mail.send_due(app)["sent"] == 1
+    [invitation_mail] = _mails_to(smtp, "ingrid@example.org")
+    review_link = _link_in(invitation_mail, base, "/r/")
+
+    # The customer follows the link and writes a 1-star review of the shop.
+    customer = browser.new_context(viewport={"width": 375, "height": 800}, locale="nl-NL")
+    their = customer.new_page()
+    errors = []
+    their.on("pageerror", lambda exc: errors.append(str(exc)))
+    their.goto(review_link)
+    their.click("label[for=rating-1]")
+    their.fill("#title", "Na één wasbeurt gekrompen")
+    their.fill("#body", "Gewassen op 30 graden zoals het label zegt en nu een maat kleiner.")
+    their.fill("#author", "Ingrid")
+    their.click("button[type=submit]")
+    their.wait_for_url(re.compile(r".*/a/.*"))
+    review_id = db.execute("SELECT id FROM reviews WHERE shop_id = ? AND rating = 1", [shop["id"]]).fetchone()[0]
+    assert store.get_review(db, shop["id"], review_id)["verified"]
+    outbox.deliver_due(app, db)  # what `widgetserver deliver` / `serve --deliver-every` does
+
+    # The owner logs in; the new 1-star review is on top of the inbox, with its clock.
+    owner = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = owner.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, base)
+    first = page.locator("ol.inbox > li").first
+    assert "Na één wasbeurt gekrompen" in first.inner_text()
+    assert re.search(r"2[34] h( \d+ min)? left to reply", first.locator(".clock").inner_text())
+    first.locator("a").click()
+    page.wait_for_url(re.compile(rf".*/reviews/{review_id}$"))
+
+    # Draft, a defensive sentence and no signature: the tone check lists both; fixed, all green; published.
+    page.click("#draft-button")
+    expect(page.locator("#body")).to_have_value(re.compile(r"^Beste Ingrid,"))
+    page.wait_for_selector("#tone-list .finding[data-rule=signature].pass")
+    draft = page.input_value("#body")
+    body = draft.split("\n\nSanne de Vries")[0] + "\n\nHad u maar het wasvoorschrift beter gelezen."
+    page.fill("#body", body)
+    page.dispatch_event("#body", "input")
+    page.wait_for_selector("#tone-list .finding[data-rule=defensive].fail")
+    page.wait_for_selector("#tone-list .finding[data-rule=signature].fail")
+    fixed = body.replace("\n\nHad u maar het wasvoorschrift beter gelezen.", "") + "\n\nSanne de Vries\nKlantenservice"
+    page.fill("#body", fixed)
+    page.dispatch_event("#body", "input")
+    page.wait_for_selector("#tone-list .finding[data-rule=defensive].pass")
+    page.wait_for_selector("#tone-list .finding[data-rule=signature].pass")
+    assert page.locator("#tone-list .finding.fail").count() == 0
+    page.click("button[name=action][value=publish]")
+    page.wait_for_selector(".flash")
+    assert "published" in page.inner_text(".flash")
+
+    # Marked resolved, once: the button is gone afterwards, and the customer is e-mailed once.
+    page.click("#resolved button[type=submit]")
+    page.wait_for_selector("#resolved .tag-done")
+    assert "We ask the customer once" in page.inner_text(".flash")
+    assert page.locator("#resolved button[type=submit]").count() == 0
+    outbox.deliver_due(app, db)
+    outbox.deliver_due(app, db)
+    followups = [m for m in _mails_to(smtp, "ingrid@example.org") if m is not invitation_mail
+                 and "opgelost" in m["Subject"]]
+    assert len(followups) == 1, [m["Subject"] for m in _mails_to(smtp, "ingrid@example.org")]
+    assert len(_mails_to(smtp, "ingrid@example.org")) == 2  # the invitation and the one follow-up
+    answer_link = _link_in(followups[0], base, "/f/")
+
+    # The customer answers "resolved", then chooses to update the review to 4 stars.
+    their.goto(answer_link)
+    their.click("button[name=answer][value=resolved]")
+    their.wait_for_selector(".notice")
+    their.click("#update button[type=submit]")
+    their.wait_for_url(re.compile(r".*/a/.*"))
+    expect(their.locator("#rating-1")).to_be_checked()
+    their.click("label[for=rating-4]")
+    their.fill("#title", "Opgelost, netjes vervangen")
+    their.fill("#body", "Gewassen op 30 graden en gekrompen, maar de winkel stuurde meteen een nieuwe.")
+    their.click("form button[type=submit] >> nth=0")
+    their.wait_for_load_state()
+    review = store.get_review(db, shop["id"], review_id)
+    assert review["rating"] == 4 and review["reply"]["outcome"] == "resolved"
+    versions = db.execute("SELECT rating FROM review_versions WHERE review_id = ? ORDER BY id", [review_id]).fetchall()
+    assert [v[0] for v in versions] == [1]  # the history keeps the 1-star version
+    # Only the customer ever changed the review: every audited review change is theirs.
+    changes = db.execute("SELECT actor, action FROM audit_log WHERE entity = 'review' AND entity_id = ?",
+                         [review_id]).fetchall()
+    assert changes and all(actor == "author" for actor, _ in changes), changes
+
+    # The public page shows the update and the customer's answer next to the reply.
+    public = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    hosted = public.new_page()
+    hosted.goto(f"{base}/s/acme")
+    item = hosted.locator(f"article[data-review-id='{review_id}']").first
+    text = item.inner_text()
+    assert "Opgelost, netjes vervangen" in text and "Bijgewerkt" in text
+    assert "De klant zegt dat dit is opgelost." in text and "Sanne de Vries" in text
+    assert item.locator(".eerlijk-review-meta .eerlijk-stars").get_attribute("aria-label").startswith("4 ")
+    widget = hosted.request.get(f"{base}/w/acme/list.html?locale=nl").text()  # and so does the embedded widget
+    assert "Opgelost, netjes vervangen" in widget and "De klant zegt dat dit is opgelost." in widget
+    assert "Had u maar" not in widget and "Sanne de Vries" in widget
+
+    # The alert e-mail for the low review, and the signed webhooks, arrived.
+    outbox.deliver_due(app, db)
+    [alert] = _mails_to(smtp, "alerts@acme.example")
+    assert alert["Subject"] == "Acme Kleding: nieuwe review met 1 ster(ren)"  # in the shop's language
+    assert "Na één wasbeurt gekrompen" in alert.get_body(("plain",)).get_content()
+    events = _signed_events(receiver, secret)
+    assert events == ["review.created", "reply.published", "review.updated"], events
+    assert errors == []
+    for context in (customer, owner, public):
+        context.close()
 
 
 def _axe(page) -> list[dict]:
