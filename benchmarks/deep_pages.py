@@ -26,7 +26,7 @@ PAGE_SIZE = 10
 
 
 def fill(path: str, reviews: int) -> dict:
-    create_app({"DATABASE": path, "SECRET_KEY": "bench"})
+    create_app({"DATABASE": path, "SECRET_KEY": "bench"}, serving=False)
     db = store.connect(path)
     shop = store.get_shop(db, "bench")
     if shop and db.execute("SELECT count(*) FROM reviews WHERE shop_id = ?", [shop["id"]]).fetchone()[0] == reviews:

@@ -169,13 +169,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = os.path.join(tmp, "bench.db")
-        app = create_app({"DATABASE": db_path})
+        app = create_app({"DATABASE": db_path}, serving=False)
         db = store.connect(db_path)
         build_demo(db)
         count = store.summary_for(db, store.get_shop(db, "demo")["id"])["count"]
         db.conn.close()
         # The installed package, from a neutral working directory: no checkout on the path.
-        env = {**os.environ, "WIDGETSERVER_DB": db_path, "WIDGETSERVER_SECRET_KEY": app.config["SECRET_KEY"]}
+        env = {**os.environ, "WIDGETSERVER_DB": db_path, "WIDGETSERVER_SECRET_KEY": app.config["SECRET_KEY"],
+               "WIDGETSERVER_TRUSTED_HOSTS": '["127.0.0.1"]'}
         env.pop("PYTHONPATH", None)
         servers = []
         try:

@@ -63,7 +63,7 @@ def fresh_db(tmp: str, name: str) -> tuple[str, dict]:
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
-    create_app({"DATABASE": path, "SECRET_KEY": "bench"})
+    create_app({"DATABASE": path, "SECRET_KEY": "bench"}, serving=False)
     db = store.connect(path)
     shop = store.create_shop(db, "bench", "Benchmark shop", "https://shop.example", "nl")
     db.conn.close()

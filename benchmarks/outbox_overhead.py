@@ -39,7 +39,8 @@ def one_round(mode: str, reviews: int) -> float:
     """Median ms per review for `reviews` submissions in a fresh database set up for `mode`."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.db")
-        app = create_app({"DATABASE": path, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True, "WEBHOOK_TIMEOUT": 1})
+        app = create_app({"DATABASE": path, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True, "WEBHOOK_TIMEOUT": 1},
+                         serving=False)
         db = store.connect(path)
         shop = store.create_shop(db, "bench", "Bench")
         if mode != "baseline":

@@ -131,3 +131,71 @@ def test_public_reads_open_no_session(app, client, reviewed, db):
             assert response.status_code == 200, url
             assert "Set-Cookie" not in response.headers, url
             assert "cookie" not in response.headers.get("Vary", "").lower(), url
+
+
+@pytest.fixture
+def no_settings(monkeypatch, tmp_path):
+    """No WIDGETSERVER_* environment and an empty instance folder: the factory sees only what a test passes."""
+    for name in [n for n in os.environ if n.startswith("WIDGETSERVER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WIDGETSERVER_INSTANCE", str(tmp_path / "instance"))
+    return {"DATABASE": str(tmp_path / "factory.db")}
+
+
+def test_the_app_factory_refuses_to_serve_without_a_public_url_or_trusted_hosts(no_settings):
+    from widgetserver import create_app
+    from widgetserver.security import PublicAddressMissing
+
+    with pytest.raises(PublicAddressMissing) as refused:
+        create_app(no_settings)
+    message = str(refused.value)
+    assert "\n" not in message and "PUBLIC_BASE_URL" in message and "TRUSTED_HOSTS" in message
+    with pytest.raises(PublicAddressMissing, match="not a public root URL"):
+        create_app({**no_settings, "PUBLIC_BASE_URL": "reviews.acme.example"})
+    assert create_app({**no_settings, "PUBLIC_BASE_URL": "https://reviews.acme.example"})
+    assert create_app({**no_settings, "TRUSTED_HOSTS": ["reviews.acme.example"]})
+    # CLI commands that answer no requests, and tests, build it without either.
+    assert create_app(no_settings, serving=False)
+    assert create_app({**no_settings, "TESTING": True})
+
+
+def _gunicorn(env: dict, cwd: Path, port: int) -> subprocess.Popen:
+    exe = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    if not exe:
+        pytest.fail("gunicorn is missing: pip install -e '.[test]'")
+    return subprocess.Popen([exe, "--workers", "1", "--bind", f"127.0.0.1:{port}", "widgetserver:create_app()"],
+                            env=env, cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_gunicorn_on_the_factory_stops_with_the_reason_and_serves_once_configured(tmp_path):
+    """The documented production command (docs/operations.md): it halts instead of serving Host-made links."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGETSERVER_")}
+    env["WIDGETSERVER_DB"] = str(tmp_path / "gunicorn.db")
+    env.pop("PYTHONPATH", None)
+    server = _gunicorn(env, tmp_path, _free_port())
+    try:
+        output, _ = server.communicate(timeout=60)  # gunicorn halts: the worker failed to boot
+    finally:
+        server.kill()
+    assert server.returncode != 0
+    assert "PublicAddressMissing: Set this server's public address" in output and "TRUSTED_HOSTS" in output
+
+    port = _free_port()
+    env["WIDGETSERVER_PUBLIC_BASE_URL"] = "https://reviews.acme.example"
+    server = _gunicorn(env, tmp_path, port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/openapi.json",
+                                                 headers={"Host": "evil.example"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    body = response.read().decode()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+                time.sleep(0.2)
+        assert "evil.example" not in body
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

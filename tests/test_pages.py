@@ -127,7 +127,8 @@ def test_api_errors_keep_their_json_shape(client, reviewed):
 
 
 def test_500_is_a_styled_page_and_json_on_the_api(db_path, tmp_path):
-    app = create_app({"DATABASE": db_path, "THEME_DIRS": [str(tmp_path / "themes")], "PROPAGATE_EXCEPTIONS": False})
+    app = create_app({"DATABASE": db_path, "THEME_DIRS": [str(tmp_path / "themes")], "PROPAGATE_EXCEPTIONS": False,
+                      "TRUSTED_HOSTS": ["localhost"]})
 
     @app.get("/boom")
     def boom():

@@ -468,7 +468,7 @@ def test_snippet_builder_css_variables_and_json(client, db, shop, owner):
     assert 'data-eerlijk-product="SKU-1"' in data["snippet"]
     preview = client.get(data["preview_url"])
     assert preview.status_code == 200 and b"--eerlijk-accent: #aa3300" in preview.data
-    assert b'src="http://localhost/embed.js"' in preview.data
+    assert b'src="/embed.js"' in preview.data and b'data-eerlijk-server=""' in preview.data
 
 
 @pytest.mark.parametrize("query, field", [

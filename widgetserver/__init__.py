@@ -20,8 +20,16 @@ def instance_path() -> str:
     return os.path.abspath(os.environ.get("WIDGETSERVER_INSTANCE") or "instance")
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: defaults, then the instance config or WIDGETSERVER_SETTINGS, then env vars, then `test_config`."""
+def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flask:
+    """Build the app: defaults, then the instance config or WIDGETSERVER_SETTINGS, then env vars, then `test_config`.
+
+    An app that will serve HTTP (`serving`, the default: gunicorn's `widgetserver:create_app()`,
+    `flask run`) needs `PUBLIC_BASE_URL` or `TRUSTED_HOSTS`, so no link in a cacheable answer follows
+    a client's Host header; only tests (`TESTING`) may leave both out. CLI commands that answer no
+    requests pass `serving=False`; `widgetserver serve` checks after applying `--public-url`.
+
+    :raise security.PublicAddressMissing: serving without a public URL or trusted hosts (one-line message).
+    """
     app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "widgetserver.db"),
@@ -121,6 +129,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(transparency.blueprint())  # /s/<shop>/transparency: how reviews work, live figures
     workspace.init_app(app)  # the owner's workspace under /workspace (login, inbox, replies, settings)
     app.register_blueprint(followup_pages.bp)  # the customer's answer to "is it resolved?" under /f/<token>
+    if serving and not app.testing:
+        security.require_public_url(app)
 
     @app.teardown_appcontext
     def close_db(exc):  # noqa: ARG001

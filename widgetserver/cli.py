@@ -17,12 +17,16 @@ db_option = click.option(
 
 
 def load_app(db_path: str | None):
-    """The app for this command: the test runner's app, or one built for `--db`."""
+    """The app for this command: the test runner's app, or one built for `--db`.
+
+    Built with `serving=False`: most commands answer no HTTP requests, so they need no public URL;
+    `serve` checks for one itself once `--public-url` is applied, `demo` sets its own.
+    """
     ctx = click.get_current_context()
     info = ctx.find_object(ScriptInfo)
     if info is not None and db_path is None:
         return info.load_app()
-    return create_app({"DATABASE": db_path} if db_path else None)
+    return create_app({"DATABASE": db_path} if db_path else None, serving=False)
 
 
 def open_db(db_path: str | None):
@@ -72,16 +76,17 @@ def serve(db_path, host, port, debug, send_every, deliver_every, public_url, pro
     Needs the public address (--public-url or PUBLIC_BASE_URL) or a TRUSTED_HOSTS list: links in
     cacheable answers must not follow whatever Host header a client sends.
     """
-    from .security import check_public_url, trust_proxies
+    from .security import PublicAddressMissing, require_public_url, trust_proxies
 
     app = load_app(db_path)
     if public_url is not None:
         app.config["PUBLIC_BASE_URL"] = public_url
     if proxies is not None:
         trust_proxies(app, proxies)
-    problem = check_public_url(app)
-    if problem:
-        raise click.ClickException(problem)
+    try:
+        require_public_url(app)
+    except PublicAddressMissing as exc:
+        raise click.ClickException(str(exc)) from None
     if deliver_every:
         from .outbox import start_delivery_thread
 

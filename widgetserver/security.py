@@ -77,6 +77,23 @@ def trust_proxies(app: Flask, proxies: int) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
 
 
+class PublicAddressMissing(RuntimeError):
+    """The app would answer the public with links taken from the Host header (see `check_public_url`)."""
+
+
+def require_public_url(app: Flask) -> None:
+    """Refuse to build an app that serves HTTP without a public URL or trusted hosts.
+
+    Every entry point that hands the app to a server goes through here: the app factory (gunicorn's
+    `widgetserver:create_app()`, `flask run`), `widgetserver serve` (after applying `--public-url`).
+
+    :raise PublicAddressMissing: with a one-line message saying what to set.
+    """
+    problem = check_public_url(app)
+    if problem:
+        raise PublicAddressMissing(problem)
+
+
 def check_public_url(app: Flask) -> str | None:
     """Why this app must not serve the public as configured (no public URL and no trusted hosts), or None."""
     url = app.config.get("PUBLIC_BASE_URL")
@@ -88,9 +105,10 @@ def check_public_url(app: Flask) -> str | None:
         return None
     if app.config.get("TRUSTED_HOSTS"):
         return None
-    return ("Set this server's public address with --public-url https://reviews.shop.example (or the PUBLIC_BASE_URL "
-            "setting), or list the host names it answers to in TRUSTED_HOSTS. Without either, links in cacheable "
-            "answers would follow the Host header of whoever asks (docs/operations.md, Security).")
+    return ("Set this server's public address, e.g. https://reviews.shop.example: the PUBLIC_BASE_URL setting "
+            "(environment WIDGETSERVER_PUBLIC_BASE_URL, or serve --public-url), or list the host names it answers "
+            "to in TRUSTED_HOSTS (WIDGETSERVER_TRUSTED_HOSTS='[\"reviews.shop.example\"]'). Without either, links in "
+            "cacheable answers would follow the Host header of whoever asks (docs/operations.md, Security).")
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -130,7 +130,9 @@ def snippet(shop):
 def snippet_preview(shop):
     """A plain page that pastes the chosen snippet, as a shop's page would (for the builder's iframe)."""
     _values, specs, css, _errors = builder_choices(shop, request.args)
-    server = request.host_url.rstrip("/")  # the preview always loads from this server
+    # This server, by path: the frame is same-origin (the workspace's CSP allows scripts from 'self' only),
+    # whichever address the owner uses, and the answer never repeats the request's Host header.
+    server = request.script_root
     try:
         code = snippet_code(shop, specs, css, server) if specs else ""
     except WidgetError as exc:
