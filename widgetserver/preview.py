@@ -15,6 +15,8 @@ from widgets import fixtures
 from widgets import WIDGETS
 from widgets.theme import ThemeError, theme_chain
 
+from .security import PREVIEW_POLICY
+
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -54,6 +56,15 @@ def create_preview_app(theme_dirs=(), *, base_url: str = "") -> Flask:
     theme_dirs = tuple(str(d) for d in theme_dirs)
     app = Flask(__name__)
     app.config["THEME_DIRS"] = list(theme_dirs)
+
+    @app.after_request
+    def security_headers(response):
+        # Like every HTML answer of ours (widgetserver/security.py): a theme under development is
+        # untrusted template code, and the page shows its output as it would be on a shop's site.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if response.mimetype == "text/html":
+            response.headers["Content-Security-Policy"] = PREVIEW_POLICY
+        return response
 
     @app.get("/")
     def index():

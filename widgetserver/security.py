@@ -8,6 +8,7 @@ Policies (docs/operations.md, "Security"):
   this server's `embed.js` and fetches fragments from it; inline styles as for fragments.
 - forms (review form, report form, follow-up answer): no script; styles only in `<style nonce=...>` elements of this response.
 - the owner's workspace (`/workspace/...`): scripts, styles, fetches and frames from this server only.
+- `widgetserver theme preview` (its own small app, widgetserver/preview.py): as hosted pages, no forms, no framing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ FORM_POLICY = "default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' dat
 WORKSPACE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
                     "connect-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; "
                     "base-uri 'none'; object-src 'none'")
+# The theme developer's preview app: widgets with their inline styles, links between previews, nothing else.
+PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+                  "form-action 'none'; frame-ancestors 'none'")
 FORM_BLUEPRINTS = ("collect", "reports", "followup_pages")
 EMBED_PAGES = ("pages.demo_embed",)
 
