@@ -6,7 +6,8 @@ import json
 import sqlite3
 
 import pytest
-from invitation_helpers import EMAIL, T0, clock, invite, mailed_link, open_form, path_of, submit_first  # noqa: F401
+from invitation_helpers import (EMAIL, T0, clock, csrf_token, invite, mailed_link, open_form, path_of,  # noqa: F401
+                                submit_first)
 from test_mail import link_in, parsed, smtp  # noqa: F401
 
 from widgetserver import authorship, invitations, mail, store
@@ -217,3 +218,68 @@ def test_migration_4_backfills_honestly_and_guards_the_method(tmp_path):
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("UPDATE reviews SET verification_method = 'invitation-email' WHERE id = 1")
     assert invitations.verification_method(invitations.get_invitation(db, 1)) == "invitation-link"
+
+
+# --- open reviews (no invitation): the same author token -------------------------------
+
+
+def open_review(client, query: str = "", headers=None, **fields) -> str:
+    """Publish through the open form (`/s/acme/write`); returns the path of the author's private page."""
+    form = client.get(f"/s/acme/write{query}", headers=headers)
+    assert form.status_code == 200, form.get_data(as_text=True)[:300]
+    response = client.post(f"/s/acme/write{query}", headers=headers,
+                           data={"csrf_token": csrf_token(form.get_data(as_text=True)), **fields})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    location = path_of(response.headers["Location"])
+    assert location.startswith("/a/") and location.endswith("?saved=open"), location
+    return location.split("?")[0]
+
+
+def test_an_open_review_gets_an_author_token_shown_once_and_stored_hashed(client, db, shop):
+    store.update_shop_settings(db, shop["id"], allow_open_reviews=True)
+    english = {"Accept-Language": "en"}
+    author = open_review(client, "?product=SKU-2", headers=english, rating="2", body="Te klein.", author="Piet")
+    token = author.rsplit("/", 1)[1]
+    assert len(token) >= 40
+    page = client.get(author + "?saved=open")  # in the language the review was written in
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    html = page.get_data(as_text=True)
+    assert "published (marked not verified)" in html and f"http://localhost{author}" in html and "Te klein." in html
+    row = db.execute("SELECT author_token_hash, source, verified FROM reviews").fetchone()
+    assert tuple(row) == (authorship.token_hash(token), "open", 0)
+    assert token not in "\n".join(db.conn.iterdump())
+
+
+def test_the_author_of_an_open_review_edits_and_withdraws_it_with_the_token(client, db, shop):
+    store.update_shop_settings(db, shop["id"], allow_open_reviews=True)
+    author = open_review(client, rating="2", title="Matig", body="Lang gewacht.", author="Piet")
+    other = open_review(client, rating="5", body="Top", author="Mies")
+    html, token = open_form(client, author)
+    assert "Lang gewacht." in html and "Top" not in html  # one author's token opens only their review
+    edited = client.post(author, data={"csrf_token": token, "rating": "4", "title": "Toch goed",
+                                       "body": "Lang gewacht, maar goed.", "author": "Piet"})
+    assert edited.status_code == 303 and edited.headers["Location"].endswith("?saved=updated")
+    assert sorted((r["author"], r["rating"], r["verified"], r["source"]) for r in reviews(client)) == [
+        ("Mies", 5, False, "open"), ("Piet", 4, False, "open")]
+    actors = set(db.execute("SELECT actor, action FROM audit_log WHERE entity = 'review'").fetchall())
+    assert ("author", "update") in actors
+    withdrawn = client.post(author + "/withdraw", data={"csrf_token": token, "confirm": "yes"})
+    assert withdrawn.status_code == 200
+    assert [r["author"] for r in reviews(client)] == ["Mies"]
+    assert client.get(author).status_code == 410 and client.get(other).status_code == 200
+
+
+def test_the_shop_cannot_obtain_an_open_reviews_author_token(app, client, db):
+    """Every answer of every route (tests/route_walk.py), as the owner, with the API key and anonymous,
+    the export and the database: the token shows only on the author's own pages."""
+    from route_walk import build_site, calls, send
+
+    site = build_site(app, db, client)  # shop 'acme' allows open reviews
+    author = open_review(app.test_client(), rating="1", body="Kapot aangekomen.", author="Piet")
+    token = author.rsplit("/", 1)[1]
+    seen = [str(call) for call in calls(app, site)
+            if token not in call.path and token in send(app, site, call).get_data(as_text=True)]
+    assert not seen, seen
+    assert token not in "".join(export_lines(db, store.get_shop(db, "acme")))
+    assert token not in "\n".join(db.conn.iterdump())

@@ -1,8 +1,9 @@
 """Author tokens: the private link (`/a/<token>`) with which only a review's author edits or withdraws it.
 
-When a customer publishes reviews through an invitation link, the server
-makes a random token (`secrets.token_urlsafe`) and shows it once, to them
-only: on the thank-you page (the address bar and a box to copy it from).
+When a customer publishes reviews, through an invitation link or the open
+review form of a shop that allows unverified reviews, the server makes a
+random token (`secrets.token_urlsafe`) and shows it once, to them only: on
+the thank-you page (the address bar and a box to copy it from).
 Only its SHA-256 hash is stored, on each review of that submission. The
 invitation link the shop may have handed out starts a first review and
 nothing else, so a shop that holds that link can never act as the author of

@@ -325,6 +325,7 @@ def author_page(token):
     if refusal is not None:
         return refusal
     notices = {"created": _("Thank you! Your reviews are published."),
+               "open": _("Thank you! Your review is published (marked not verified)."),
                "updated": _("Your changes are saved. Your review now shows as updated."),
                "unchanged": _("Nothing changed.")}
     return render_author_page(token, rows, shop, notice=notices.get(request.args.get("saved")))
@@ -423,13 +424,15 @@ def open_form(shop):
     block = _open_block(row)
     if block is None:
         return message_page(404, _("There is no such product in this shop."), _("There is no such product in this shop."))
-    notice = _("Thank you! Your review is published (marked not verified).") if request.args.get("saved") else None
-    return render_open_form(row, locale, block, notice=notice)
+    return render_open_form(row, locale, block)
 
 
 @bp.post("/s/<shop>/write")
 def open_submit(shop):
-    """Publish an unverified review (source "open"); never verified, whatever is posted.
+    """Publish an unverified review (source "open"), then show the author's private page (303 to /a/<token>).
+
+    Never verified, whatever is posted. As with invitations, the author gets a token made now and
+    shown only to them (only its hash is stored): their private link to edit or withdraw the review.
 
     :raise 400: invalid fields or honeypot. :raise 404: as the form. :raise 429: too many posts.
     """
@@ -449,10 +452,11 @@ def open_submit(shop):
         values = {k: v for k, v in request.form.items() if k not in ("csrf_token", HONEYPOT)}
         return render_open_form(row, locale, block, values=values, errors=errors, status=400)
     data = items[block["sku"]]
+    author_token, token_hash = authorship.new_token()
     store.add_review(get_db(), row["id"], rating=data["rating"], title=data["title"], body=data["body"],
                      author=data["author"], locale=locale, product_sku=block["sku"], source="open", verified=False,
-                     actor="author")
-    return redirect(url_for("collect.open_form", shop=shop, product=block["sku"], saved=1), 303)
+                     author_token_hash=token_hash, actor="author")
+    return redirect(url_for("collect.author_page", token=author_token, saved="open"), 303)
 
 
 # Blueprint-local handlers: they answer only requests routed to this blueprint, as pages.
