@@ -65,6 +65,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _forged_get_once_up(server: subprocess.Popen, url: str, seconds: float = 60) -> str:
+    """The body of GET `url` with a forged Host, once the server process answers (it must not exit first)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": "evil.example"}),
+                                        timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer: {server.stdout.read()}")
+            time.sleep(0.2)
+
+
 def test_serve_refuses_without_a_public_url_or_trusted_hosts(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIDGETSERVER_")}
     db = str(tmp_path / "serve.db")
@@ -87,18 +101,7 @@ def test_serve_with_a_public_url_names_it_in_links(tmp_path):
                                "--public-url", "https://reviews.acme.example"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/openapi.json",
-                                                 headers={"Host": "evil.example"})
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    body = response.read().decode()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
-                time.sleep(0.2)
-        assert "evil.example" not in body
+        assert "evil.example" not in _forged_get_once_up(server, f"http://127.0.0.1:{port}/api/v1/openapi.json")
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -184,18 +187,7 @@ def test_gunicorn_on_the_factory_stops_with_the_reason_and_serves_once_configure
     env["WIDGETSERVER_PUBLIC_BASE_URL"] = "https://reviews.acme.example"
     server = _gunicorn(env, tmp_path, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/openapi.json",
-                                                 headers={"Host": "evil.example"})
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    body = response.read().decode()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
-                time.sleep(0.2)
-        assert "evil.example" not in body
+        assert "evil.example" not in _forged_get_once_up(server, f"http://127.0.0.1:{port}/api/v1/openapi.json")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -349,3 +349,18 @@ def test_keyboard_only_reply(browser, live_server, scene):
     expect(page.locator("#body")).to_have_value(re.compile(r"^Beste Ingrid,"))
     assert page.evaluate("document.activeElement.id") == "body"
     context.close()
+
+
+def test_the_snippet_preview_frame_loads_the_widgets_from_this_server(browser, live_server, scene):
+    """The preview names this server by path (never the Host header) and still renders every chosen widget."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/workspace/acme/snippet?widget=badge&widget=list")
+    frame = page.frame_locator("#preview")
+    expect(frame.locator('[data-eerlijk="badge"][data-eerlijk-state="done"]')).to_have_count(1)
+    expect(frame.locator('[data-eerlijk="list"][data-eerlijk-state="done"]')).to_have_count(1)
+    assert not errors, errors
+    context.close()
