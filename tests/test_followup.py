@@ -25,8 +25,11 @@ def written(app, client, auth, db, smtp, clock):
         "csrf_token": token, "rating": "1", "title": "Kapot", "body": "De jurk kwam kapot aan.", "author": "Sanne"})
     assert response.status_code == 303
     review = client.get("/api/v1/shops/acme/reviews").get_json()["items"][0]
+    assert outbox.deliver_due(app, db)["delivered"] == 1  # the author's confirmation with their private link
+    invitation_mail, confirmation = smtp.messages
     smtp.envelopes.clear()
-    return {"invitation": invitation, "review": review, "author_url": response.headers["Location"]}
+    return {"invitation": invitation, "review": review, "author_url": response.headers["Location"],
+            "confirmation": confirmation}
 
 
 def reply(client, auth, review_id):

@@ -65,7 +65,7 @@ def init(db_path):
 @click.option("--send-invitations-every", "send_every", type=click.FloatRange(min=10), default=None, metavar="SECONDS",
               help="Also send due invitation e-mails this often (needs MAIL_HOST; see docs/invitations.md).")
 @click.option("--deliver-every", "deliver_every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
-              help="Also deliver queued alerts, follow-ups and webhook calls this often (or run 'widgetserver deliver').")
+              help="Also deliver queued e-mails (alerts, confirmations, follow-ups, decisions) and webhook calls this often (or run 'widgetserver deliver').")
 @click.option("--public-url", default=None, metavar="URL",
               help="This server's public address, e.g. https://reviews.shop.example (default: the PUBLIC_BASE_URL setting).")
 @click.option("--proxies", type=click.IntRange(min=0), default=None, metavar="N",
@@ -837,7 +837,7 @@ def webhooks_log(db_path, shop, endpoint_id, limit):
 @click.option("--loop", "every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Keep running, delivering every SECONDS (for a systemd service); default: one pass.")
 def deliver(db_path, every):
-    """Deliver queued alert e-mails, follow-up e-mails and webhook calls that are due (with retries)."""
+    """Deliver due e-mails (alerts, digests, authors' confirmations, follow-ups, decisions) and webhook calls, with retries."""
     import time
 
     from .mail import MailConfigError

@@ -17,7 +17,8 @@ The customer's e-mail address is kept in the invitation only while it is
 needed to send it: it is cleared once the e-mail is sent, once the link is
 used, when sending failed for good, and when the link expires. After a send
 or a use it moves to `invitation_contacts` until the link expires, only for
-the one "resolved" follow-up question (widgetserver/followup.py).
+the author's confirmation e-mail, the one "resolved" follow-up question and
+a moderator's decision (widgetserver/author_mail.py, followup.py).
 """
 
 from __future__ import annotations
@@ -215,6 +216,7 @@ def submit_reviews(db, invitation: dict, items: dict[str | None, dict]) -> str:
         if invitation["status"] in ("used", "withdrawn") or reviews_of(db, invitation):
             raise InvalidLink("used", invitation)
         method = verification_method(invitation)
+        review_ids = []
         for sku, fields in items.items():
             review_id = store.add_review(
                 db, invitation["shop_id"], rating=fields["rating"], title=fields["title"], body=fields["body"],
@@ -223,11 +225,16 @@ def submit_reviews(db, invitation: dict, items: dict[str | None, dict]) -> str:
             )
             db.execute("INSERT INTO invitation_reviews (invitation_id, review_id, sku) VALUES (?, ?, ?)",
                        [invitation["id"], review_id, sku])
+            review_ids.append(review_id)
         # Used: the e-mail address is no longer needed (and a pending e-mail is no longer sent),
         # except for the one "resolved" follow-up question, until the link would have expired.
         from .followup import keep_contact  # late: followup imports this module
 
         keep_contact(db, invitation)
+        # The author's private link by e-mail, when our server sent this invitation (author_mail.py).
+        from .author_mail import queue_confirmation
+
+        queue_confirmation(db, invitation, review_ids, token)
         db.execute("UPDATE invitations SET status = 'used', email = NULL, used_at = ? WHERE id = ?",
                    [store.now_text(), invitation["id"]])
     return token

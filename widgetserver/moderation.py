@@ -16,13 +16,13 @@ entry in the hash-chained audit log, in the same transaction.
 
 Erasure (`erase`) is for a person who asks for their data to go, whatever
 the review's source: author name, title and body (and their earlier
-versions) are blanked, the review is withdrawn from everything public, and
+versions) are blanked, a kept e-mail address is erased, the review is withdrawn from everything public, and
 the erasure is counted (not described) on the transparency page.
 """
 
 from __future__ import annotations
 
-from . import events, store
+from . import author_mail, events, store
 
 REASON_LABELS = {
     "personal_data": "contains personal data",
@@ -125,6 +125,7 @@ def decide(db, shop: dict, review_id: int, outcome: str, *, reason: str | None =
         if outcome == "remove" and row["status"] == "published":
             store.set_review_status(db, shop_id, review_id, "removed", reason, actor=decided_by)
         store.bump(db, shop_id)
+        author_mail.queue_decision(db, shop_id, review_id, decision_id)  # when we hold the author's address
         events.report_decided(db, shop_id, review_id, {"decision_id": decision_id, "outcome": outcome,
                                                        "reason": reason, "reports": len(open_ids),
                                                        "decided_at": now})
@@ -166,6 +167,8 @@ def erase(db, shop_id: int, review_id: int, *, requested_by: str, erased_by: str
         db.execute("UPDATE review_versions SET author = '', title = '', body = '' WHERE review_id = ?", [review_id])
         db.execute("UPDATE reports SET note = '' WHERE review_id = ?", [review_id])
         db.execute("UPDATE invitations SET customer_name = '', email = NULL WHERE id IN"
+                   " (SELECT invitation_id FROM invitation_reviews WHERE review_id = ?)", [review_id])
+        db.execute("DELETE FROM invitation_contacts WHERE invitation_id IN"
                    " (SELECT invitation_id FROM invitation_reviews WHERE review_id = ?)", [review_id])
         db.execute("INSERT INTO erasures (shop_id, review_id, requested_by, erased_by, erased_at) VALUES (?, ?, ?, ?, ?)",
                    [shop_id, review_id, requested_by, erased_by, store.now_text()])

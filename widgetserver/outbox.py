@@ -17,6 +17,12 @@ delivers them and records the outcome:
 A row left `sending` by a crash is looked at after an hour: a webhook call is
 retried (receivers deduplicate on `Eerlijk-Delivery`), an e-mail is marked
 failed rather than risk sending it twice.
+
+E-mails to customers (`followup`, `confirmation`, `decision`) are for the
+customer only: nothing shop-facing (API, CLI, workspace) reads their rows.
+A `confirmation` payload holds the author's private link token until the row
+is delivered or failed for good; `scrub` then erases it (in the same
+transaction as the outcome), so the token does not stay in the database.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from . import store
 from .mail import PermanentFailure, TemporaryFailure  # noqa: F401  (the outcomes every handler raises)
 
 STALE_SENDING = timedelta(hours=1)
-EMAIL_KINDS = ("alert", "digest", "followup")
+EMAIL_KINDS = ("alert", "digest", "followup", "confirmation", "decision")
+SECRET_KINDS = ("confirmation",)  # payload field "token" is erased once the row is finished (`scrub`)
 
 
 def enqueue(db, *, shop_id: int, kind: str, target_id: int | None, event: str, payload, delay: float = 0) -> int:
@@ -69,7 +76,8 @@ def backoff_schedule(base_seconds: float, max_attempts: int) -> list[timedelta]:
 
 
 def tidy(db) -> dict:
-    """Deal with rows a crash left `sending`: webhooks are retried, e-mails reported failed."""
+    """Deal with rows a crash left `sending` (webhooks retried, e-mails reported failed) and drop confirmations
+    whose address is gone; returns counts (interrupted, failed)."""
     cutoff = store.format_time(store.utcnow() - STALE_SENDING)
     with store.write(db):
         retried = db.execute(
@@ -79,7 +87,33 @@ def tidy(db) -> dict:
             "UPDATE outbox SET status = 'failed', claimed_at = NULL,"
             " last_error = 'interrupted while sending: it may or may not have arrived, so it is not sent again'"
             " WHERE status = 'sending' AND kind != 'webhook' AND claimed_at <= ?", [cutoff]).rowcount
-    return {"interrupted": retried + failed}
+        # A confirmation can only go to the address kept for its invitation: once that is erased (the link
+        # expired, the author withdrew) it never will, so it fails now rather than keep the token waiting.
+        dropped = db.execute(
+            "UPDATE outbox SET status = 'failed', last_error = 'not sent: the customer''s address was erased'"
+            " WHERE status = 'pending' AND kind = 'confirmation' AND NOT EXISTS (SELECT 1 FROM invitation_contacts c"
+            " WHERE c.invitation_id = json_extract(outbox.payload, '$.invitation_id') AND c.erase_at > ?)",
+            [store.format_time(store.utcnow())]).rowcount
+        scrub(db)
+    return {"interrupted": retried + failed, "failed": dropped}
+
+
+def scrub(db) -> int:
+    """Erase the private token from every finished (delivered or failed) row of SECRET_KINDS; returns how many.
+
+    Runs inside the caller's transaction. `secure_delete` makes SQLite overwrite the freed bytes too, so the
+    token is not left in the database file's free space.
+    """
+    marks = ", ".join("?" * len(SECRET_KINDS))
+    previous = db.execute("PRAGMA secure_delete").fetchone()[0]
+    db.execute("PRAGMA secure_delete = ON")
+    try:
+        return db.execute(
+            "UPDATE outbox SET payload = json_set(json_remove(payload, '$.token'), '$.token_erased', json('true'))"
+            f" WHERE kind IN ({marks}) AND status IN ('delivered', 'failed')"
+            " AND json_extract(payload, '$.token') IS NOT NULL", list(SECRET_KINDS)).rowcount
+    finally:
+        db.execute(f"PRAGMA secure_delete = {int(previous)}")
 
 
 def claim(db, kinds: tuple[str, ...]) -> dict | None:
@@ -104,6 +138,7 @@ def record(db, message: dict, outcome: str, error: str | None, config) -> str:
         if outcome == "delivered":
             db.execute("UPDATE outbox SET status = 'delivered', delivered_at = ?, last_error = NULL, claimed_at = NULL"
                        " WHERE id = ?", [store.format_time(now), message["id"]])
+            scrub(db)
             return "delivered"
         max_attempts, base = retry_policy(config, message["kind"])
         attempts = message["attempts"]
@@ -116,14 +151,16 @@ def record(db, message: dict, outcome: str, error: str | None, config) -> str:
             error = f"gave up after {attempts} attempts; last: {error}"
         db.execute("UPDATE outbox SET status = 'failed', last_error = ?, claimed_at = NULL"
                    " WHERE id = ? AND status = 'sending'", [error, message["id"]])
+        scrub(db)
         return "failed"
 
 
 def _handlers():
-    from . import alerts, followup, webhooks
+    from . import alerts, author_mail, followup, webhooks
 
     return {"alert": alerts.deliver_alert, "digest": alerts.deliver_digest, "followup": followup.deliver_followup,
-            "webhook": webhooks.deliver}
+            "webhook": webhooks.deliver, "confirmation": author_mail.deliver_confirmation,
+            "decision": author_mail.deliver_decision}
 
 
 def deliver_due(app: Flask, db=None, kinds: tuple[str, ...] | None = None, limit: int = 1000) -> dict:
