@@ -232,7 +232,10 @@ def test_done_when_walk_from_invitation_to_updated_review(app, browser, live_ser
     followups = [m for m in _mails_to(smtp, "ingrid@example.org") if m is not invitation_mail
                  and "opgelost" in m["Subject"]]
     assert len(followups) == 1, [m["Subject"] for m in _mails_to(smtp, "ingrid@example.org")]
-    assert len(_mails_to(smtp, "ingrid@example.org")) == 2  # the invitation and the one follow-up
+    # The invitation, the confirmation with her private link, and the one follow-up.
+    assert len(_mails_to(smtp, "ingrid@example.org")) == 3
+    [confirmation] = [m for m in _mails_to(smtp, "ingrid@example.org") if "gepubliceerd" in m["Subject"]]
+    assert "/a/" in confirmation.get_body(("plain",)).get_content()
     answer_link = _link_in(followups[0], base, "/f/")
 
     # The customer answers "resolved", then chooses to update the review to 4 stars.
