@@ -60,7 +60,11 @@ def test_confirmation_arrives_once_its_link_edits_the_review_and_the_token_leave
     # Queued with the submission, holding the token until it is sent: the only row anywhere that does.
     [(table, row)] = rows_holding(db, token)
     assert table == "outbox" and row[2] == "confirmation"
-    smtp.envelopes.clear()  # the invitation itself
+    [invitation_mail] = smtp.messages  # it announces the private link and says what the address is kept for
+    assert "mailen we je een persoonlijke link waarmee alleen jij hem kunt aanpassen" in invitation_mail.get_body(
+        ("plain",)).get_content()
+    assert "om je de persoonlijke link naar je review te sturen" in invitation_mail.get_body(("plain",)).get_content()
+    smtp.envelopes.clear()
 
     assert outbox.deliver_due(app, db)["delivered"] == 1
     assert outbox.deliver_due(app, db)["delivered"] == 0

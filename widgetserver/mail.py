@@ -79,7 +79,7 @@ def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: st
             "greeting": _("Hello %(name)s,"),
             "intro": _("Thank you for your order %(order)s at %(shop)s. Would you tell other shoppers how it went? Every review is published, positive or negative."),
             "button": _("Write your review"),
-            "valid": _("This link is personal: it lets you write, update or withdraw your review until %(date)s."),
+            "valid": _("This link is personal: it lets you write your review until %(date)s. Once it is published, we e-mail you a private link with which only you can change or withdraw it."),
             "privacy": _("%(shop)s gave us your e-mail address only for this invitation. We keep it until %(date)s only to send you the private link to your review, to ask you once whether an issue you raise was resolved, and to tell you if a moderator decides on a report about your review. Then we erase it."),
         }
         text = {key: message % values for key, message in messages.items()}
