@@ -135,8 +135,28 @@ def connect(path: str) -> sqlite_utils.Database:
     return db
 
 
+def run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Run the SQL statements of `script` one by one, inside the caller's transaction.
+
+    sqlite3's own `executescript` COMMITs a pending transaction before it starts, which would make a
+    migration not all-or-nothing (half a schema, no record of the version). sqlite-utils' `executescript`
+    works around that when a transaction is open; migrations use this function so that their atomicity
+    does not rest on another library's workaround (tests/test_migrations_atomic.py checks every step).
+    """
+    statement = ""
+    for part in script.split(";")[:-1]:
+        statement += part + ";"
+        if sqlite3.complete_statement(statement):  # not inside a string, comment or trigger body
+            if statement.strip(" \t\r\n;"):
+                db.conn.execute(statement)
+            statement = ""
+    rest = statement + script.split(";")[-1]
+    if rest.strip():
+        raise ValueError(f"unfinished SQL statement at the end of a script: {rest.strip()[:80]!r}")
+
+
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    run_script(db, 
         f"""
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE shops (
@@ -262,7 +282,7 @@ INVITATION_STATUSES = ("pending", "sending", "sent", "failed", "used", "withdraw
 def _m002_invitations(db: sqlite_utils.Database) -> None:
     # email is personal data: NULL once sent, used, expired or failed for good (see widgetserver/invitations.py).
     # Only a hash of the review link's token is kept.
-    db.executescript(
+    run_script(db, 
         f"""
         CREATE TABLE invitations (
             id INTEGER PRIMARY KEY,
@@ -303,7 +323,7 @@ REPORT_STATUSES = ("open", "upheld", "dismissed")
 
 def _m003_reports(db: sqlite_utils.Database) -> None:
     # A shopper's report of a review (widgetserver/reports.py); only an operator decision changes its status.
-    db.executescript(
+    run_script(db, 
         f"""
         CREATE TABLE reports (
             id INTEGER PRIMARY KEY,
@@ -333,7 +353,7 @@ def _m004_author_tokens(db: sqlite_utils.Database) -> None:
     # Only the author can change a review: editing or withdrawing needs the author token made at submission
     # (widgetserver/authorship.py); only its SHA-256 hash is kept. Reviews of one submission share it.
     # link_disclosed_at: when the shop-facing API or CLI first handed out the invitation's review link.
-    db.executescript(
+    run_script(db, 
         f"""
         ALTER TABLE reviews ADD COLUMN author_token_hash TEXT;
         CREATE INDEX reviews_author_token ON reviews (author_token_hash) WHERE author_token_hash IS NOT NULL;
@@ -364,7 +384,7 @@ USER_ROLES = ("owner", "staff", "operator")
 def _m008_workspace(db: sqlite_utils.Database) -> None:
     # The shop owner's workspace (widgetserver/workspace/): the people who log in. An operator belongs
     # to no shop; every other user belongs to exactly one. (Failed logins count in rate_limits.)
-    db.executescript(
+    run_script(db, 
         f"""
         CREATE TABLE users (
             id INTEGER PRIMARY KEY,
@@ -394,7 +414,7 @@ FOLLOWUP_ANSWERS = ("resolved", "not_resolved")
 def _m005_rate_limits(db: sqlite_utils.Database) -> None:
     # Rate-limit counters shared by every worker on this file (widgetserver/ratelimit.py): hits per key
     # and time bucket; and one-use form tokens already spent. Rows past expires_at are deleted.
-    db.executescript(
+    run_script(db, 
         """
         CREATE TABLE rate_limits (
             key TEXT NOT NULL,
@@ -416,7 +436,7 @@ def _m005_rate_limits(db: sqlite_utils.Database) -> None:
 def _m009_alerts_webhooks_followup(db: sqlite_utils.Database) -> None:
     # Alerts, webhooks and the "resolved" follow-up (widgetserver/alerts.py, webhooks.py, outbox.py, followup.py).
     # The outbox is written in the transaction of the change it announces; delivery happens later, elsewhere.
-    db.executescript(
+    run_script(db, 
         f"""
         CREATE TABLE alert_recipients (
             id INTEGER PRIMARY KEY,
@@ -509,7 +529,7 @@ DECISION_OUTCOMES = ("keep", "remove")
 def _m010_moderation(db: sqlite_utils.Database) -> None:
     # Moderation (widgetserver/moderation.py, docs/moderation.md): who reported, the operator's
     # decision (keep, or remove citing exactly one reason), and erasures of personal data on request.
-    db.executescript(
+    run_script(db, 
         f"""
         CREATE TABLE decisions (
             id INTEGER PRIMARY KEY,
@@ -695,7 +715,7 @@ def _m007_review_months(db: sqlite_utils.Database) -> None:
     # How many published reviews each shop has per star and month (of created_at), kept by triggers so
     # that every writer — whichever module — keeps it right. A numbered page far into a shop's list
     # finds its month from these counts and skips only inside that month (see _key_at_position).
-    db.executescript(
+    run_script(db, 
         """
         CREATE TABLE review_months (
             shop_id INTEGER NOT NULL,
@@ -739,7 +759,7 @@ def _m012_review_topics(db: sqlite_utils.Database) -> None:
     # every request. `rules` names the rule set that found them (another rule set: found again). A change of
     # a review's text or language deletes its row, by trigger, so every writer keeps it right; the row is
     # found again when next needed.
-    db.executescript(
+    run_script(db, 
         """
         CREATE TABLE review_topics (
             review_id INTEGER PRIMARY KEY REFERENCES reviews(id) ON DELETE CASCADE,
