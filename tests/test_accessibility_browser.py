@@ -102,3 +102,34 @@ def test_every_star_rating_has_a_text_alternative(live_server, page, many_review
     page.goto(f"{live_server.url}/s/acme?theme={theme}")
     labels = page.eval_on_selector_all(".eerlijk-stars", "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
     assert labels and all(role == "img" and label and "van 5 sterren" in label for role, label in labels), labels
+
+
+@pytest.mark.parametrize("theme, page_bg", [("default", "#ffffff"), ("dark", "#16181d")])
+def test_every_avatar_colour_as_chromium_paints_it_meets_wcag_aa(page, theme, page_bg):
+    """Names that hit every palette entry, rendered in the theme; Chromium's computed colours, not the CSS text:
+    initials on the disc 4.5:1 or more, the disc on the widget's background 3:1 or more."""
+    import widgets
+    from widgets import Page, avatar
+    from widgets.fixtures import NOW, SHOP, review, summary_of
+
+    names, colours, n = [], set(), 0
+    while len(colours) < len(avatar.PALETTE):
+        if avatar.color(f"Klant {n}") not in colours:
+            colours.add(avatar.color(f"Klant {n}"))
+            names.append(f"Klant {n}")
+        n += 1
+    reviews = [review(i + 1, 1 + i % 5, author=name) for i, name in enumerate(names)]
+    html = widgets.render("list", theme=theme, locale="nl", shop=SHOP, summary=summary_of(reviews), reviews=reviews,
+                          page=Page(size=20), now=NOW)
+    page.set_content(f'<!doctype html><html lang="nl"><body style="background: {page_bg}">{html}</body></html>')
+    painted = page.eval_on_selector_all(".eerlijk-avatar", "els => els.map(e => [getComputedStyle(e).color, "
+                                        "getComputedStyle(e).backgroundColor])")
+    background = page.eval_on_selector(".eerlijk", "e => getComputedStyle(e).backgroundColor")
+
+    def hex_of(rgb: str) -> str:
+        return "#" + "".join(f"{int(c):02x}" for c in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+
+    assert len({disc for _, disc in painted}) == len(avatar.PALETTE)  # the whole palette is on the page
+    for initials, disc in painted:
+        assert avatar.contrast(hex_of(initials), hex_of(disc)) >= 4.5, (theme, initials, disc)
+        assert avatar.contrast(hex_of(disc), hex_of(background)) >= 3, (theme, disc, background)

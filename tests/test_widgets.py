@@ -311,11 +311,52 @@ def test_avatars_show_initials_in_a_stable_colour_with_enough_contrast():
     assert avatar.initials("محمد عبد الله") == "م" and avatar.initials("  ") == "?"
     assert avatar.color("Anna de Vries") == avatar.color(" anna  DE vries ")
     assert len({avatar.color(f"Klant {i}") for i in range(200)}) == len(avatar.PALETTE)  # all colours in use
-    for colour in avatar.PALETTE:
-        assert avatar.contrast(avatar.TEXT_COLOR, colour) >= 4.5, colour
+    assert [avatar.PALETTE.index(avatar.color(f"Klant {i}")) for i in range(50)] == \
+        [avatar.DARK_PALETTE.index(avatar.color(f"Klant {i}", "dark")) for i in range(50)]  # same hue in both
     out = render("list", locale="nl", **data([review(1, 4, author="Anna de Vries")]))
     (tag,) = re.findall(r'<span class="eerlijk-avatar"[^>]*>[^<]*</span>', out)
-    assert 'aria-hidden="true"' in tag and f"background-color: {avatar.color('Anna de Vries')}" in tag and ">AV<" in tag
+    assert 'aria-hidden="true"' in tag and ">AV<" in tag
+    assert f"--_avatar: {avatar.color('Anna de Vries')}; --_avatar-dark: {avatar.color('Anna de Vries', 'dark')}" in tag
+
+
+def _theme_css(name: str) -> str:
+    from pathlib import Path
+
+    import themes
+
+    return (Path(themes.__file__).parent / name / "theme.css").read_text()
+
+
+def _css_value(css: str, selector: str, prop: str) -> str:
+    """The `#rrggbb` a rule of `selector` gives `prop` (directly, or as the fallback of var(--eerlijk-..., #...))."""
+    block = css[css.index(selector):].split("}", 1)[0]
+    value = re.search(rf"(?:^|[;{{\s]){re.escape(prop)}:\s*([^;]+);", block).group(1)
+    return re.search(r"#[0-9a-fA-F]{6}", value).group(0).lower()
+
+
+@pytest.mark.parametrize("variant", ["light", "dark"])
+def test_every_avatar_colour_meets_wcag_aa_in_its_theme(variant):
+    """The whole palette, not a sample, against the colours the theme CSS really uses: initials on the disc at
+    4.5:1 (WCAG 1.4.3: 0.9em bold is not large text), the disc on the widget background at 3:1 (1.4.11)."""
+    from widgets import avatar
+
+    default, dark = _theme_css("default"), _theme_css("dark")
+    if variant == "light":
+        background = _css_value(default, ":where(.eerlijk) {", "--_bg")
+        initials = _css_value(default, ".eerlijk .eerlijk-avatar {", "color")
+        assert "background-color: var(--_avatar)" in default
+    else:
+        background = _css_value(dark, ':where(.eerlijk[data-eerlijk-variant="dark"]) {', "--_bg")
+        initials = _css_value(dark, '.eerlijk[data-eerlijk-variant="dark"] .eerlijk-avatar {', "color")
+        assert _css_value(dark, '.eerlijk[data-eerlijk-variant="auto"] .eerlijk-avatar {', "color") == initials
+        assert "background-color: var(--_avatar-dark)" in dark
+    assert initials == {"light": avatar.TEXT_COLOR, "dark": avatar.DARK_TEXT_COLOR}[variant]
+    palette = avatar.PALETTES[variant]
+    assert len(palette) == len(set(palette)) == len(avatar.PALETTE)
+    failing = {colour: (round(avatar.contrast(initials, colour), 2), round(avatar.contrast(colour, background), 2))
+               for colour in palette
+               if avatar.contrast(initials, colour) < 4.5 or avatar.contrast(colour, background) < 3}
+    assert not failing, f"(initials, disc on {background}) contrast below 4.5 / 3: {failing}"
 
 
 def test_shop_wide_widgets_name_and_link_each_reviews_product():

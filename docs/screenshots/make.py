@@ -89,7 +89,7 @@ def workspace_shots(browser) -> list[Path]:
 
     written = []
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": [], "TRUSTED_HOSTS": ["127.0.0.1"]})
+        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": [], "TRUSTED_HOSTS": ["127.0.0.1", "localhost"]})
         db = store.connect(app.config["DATABASE"])
         build_demo(db)
         email, password = demo_login(db)
@@ -149,7 +149,7 @@ def pages_shots(browser) -> list[Path]:
 
     written = []
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": [], "TRUSTED_HOSTS": ["127.0.0.1"]})
+        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": [], "TRUSTED_HOSTS": ["127.0.0.1", "localhost"]})
         db = store.connect(app.config["DATABASE"])
         _, key = build_demo(db)
         invitation = app.test_client().post(
