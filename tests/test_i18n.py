@@ -142,3 +142,23 @@ def test_locale_outside_a_request_is_the_default(app):
         with i18n.force_locale("de"):
             assert i18n.current_locale() == "de"
             assert i18n.gettext("Summary") == "Zusammenfassung"
+
+
+@pytest.mark.parametrize("tag, language", [
+    ("nl_BE", "nl"), ("de-AT", "de"), ("FR", "fr"), (" en ", "en"), ("en-GB ", "en"), ("pt_BR", None), ("", None),
+    (None, None), ("nl;q=0.9", None)])
+def test_one_language_of_for_widgets_and_server(tag, language):
+    """One function reads a language tag for the widgets, the server's pages, e-mails and follow-ups."""
+    import importlib
+    import pkgutil
+
+    import widgets.i18n
+    import widgetserver
+
+    assert widgets.i18n.language_of(tag) == language
+    for info in pkgutil.walk_packages(widgetserver.__path__, "widgetserver."):
+        module = importlib.import_module(info.name)
+        assert getattr(module, "language_of", None) in (None, widgets.i18n.language_of), info.name
+        source = Path(module.__file__).read_text()
+        assert not re.search(r"from \.+i18n import [^\n]*\blanguage_of\b", source), f"{info.name}: import it from widgets.i18n"
+    assert widgetserver.i18n.LOCALES is widgets.i18n.LOCALES

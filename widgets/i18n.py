@@ -24,10 +24,10 @@ AGO_UNITS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600)
 
 
 def language_of(locale: str | None) -> str | None:
-    """Return the supported language of a tag like `nl_BE` or `de-AT`, or None."""
+    """The supported language of a tag like `nl_BE`, `de-AT`, `FR` or ` en `, else None (widgets and server alike)."""
     if not locale:
         return None
-    language = str(locale).replace("-", "_").split("_")[0].lower()
+    language = str(locale).replace("-", "_").split("_")[0].strip().lower()
     return language if language in LOCALES else None
 
 

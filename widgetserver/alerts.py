@@ -19,8 +19,10 @@ from email.utils import formatdate, make_msgid
 
 from marshmallow import ValidationError, fields, validate
 
+from widgets.i18n import language_of
+
 from . import store
-from .i18n import DEFAULT_LOCALE, force_locale, language_of, lazy_gettext
+from .i18n import DEFAULT_LOCALE, force_locale, lazy_gettext
 from .mail import PermanentFailure
 
 MODES = store.ALERT_MODES

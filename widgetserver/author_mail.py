@@ -35,9 +35,10 @@ from email.utils import formatdate, make_msgid
 from babel.dates import format_date
 from flask import Flask, render_template
 from markupsafe import Markup, escape
+from widgets.i18n import language_of
 
 from . import authorship, store
-from .i18n import DEFAULT_LOCALE, force_locale, language_of, lazy_gettext
+from .i18n import DEFAULT_LOCALE, force_locale, lazy_gettext
 from .mail import PermanentFailure
 
 CONFIRMATION = {

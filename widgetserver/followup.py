@@ -34,8 +34,10 @@ from email.utils import formatdate, make_msgid
 from flask import Flask
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from widgets.i18n import language_of
+
 from . import invitations, store
-from .i18n import DEFAULT_LOCALE, force_locale, language_of, lazy_gettext
+from .i18n import DEFAULT_LOCALE, force_locale, lazy_gettext
 from .mail import PermanentFailure
 
 TOKEN_SALT = "review-followup"

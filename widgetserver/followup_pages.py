@@ -12,8 +12,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from widgets.i18n import language_of
+
 from . import followup, get_db, invitations, store
-from .i18n import DEFAULT_LOCALE, LOCALES, language_of, lazy_gettext, use_locale
+from .i18n import DEFAULT_LOCALE, LOCALES, lazy_gettext, use_locale
 
 bp = Blueprint("followup_pages", __name__)
 

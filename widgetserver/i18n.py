@@ -20,25 +20,17 @@ from importlib.resources import files
 
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, has_request_context, request, url_for
-from widgets.i18n import compile_po
+from widgets.i18n import LOCALES, compile_po, language_of
 from flask_babel import Babel, Domain, force_locale, get_locale, gettext, lazy_gettext, ngettext, refresh
 
 __all__ = ["LOCALES", "DEFAULT_LOCALE", "DOMAIN", "current_locale", "use_locale", "use_shop_locale",
-           "language_of", "catalog_translations", "init_app", "force_locale", "gettext", "_", "lazy_gettext",
+           "catalog_translations", "init_app", "force_locale", "gettext", "_", "lazy_gettext",
            "ngettext"]
 
-LOCALES = ("nl", "en", "de", "fr")
+# LOCALES: the widgets' (nl, en, de, fr); the server speaks the same ones.
 DEFAULT_LOCALE = "en"
 DOMAIN = "messages"
 _ = gettext
-
-
-def language_of(tag: str | None) -> str | None:
-    """The supported language of a tag like `nl_BE`, `de-AT` or `FR`, else None."""
-    if not tag:
-        return None
-    language = str(tag).replace("-", "_").split("_")[0].strip().lower()
-    return language if language in LOCALES else None
 
 
 @lru_cache(maxsize=None)

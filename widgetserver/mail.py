@@ -25,8 +25,10 @@ from email.utils import formatdate, make_msgid
 from flask import Flask, render_template
 from markupsafe import Markup, escape
 
+from widgets.i18n import language_of
+
 from . import invitations, store
-from .i18n import DEFAULT_LOCALE, _, force_locale, language_of
+from .i18n import DEFAULT_LOCALE, _, force_locale
 
 STALE_SENDING = timedelta(hours=1)
 
