@@ -284,6 +284,56 @@ def test_done_when_walk_from_invitation_to_updated_review(app, browser, live_ser
         context.close()
 
 
+def test_owner_invites_a_member_who_chooses_a_password_and_logs_in(app, browser, live_server, scene, db, shop, smtp):
+    """Settings → Team in Chromium: invite by e-mail (aiosmtpd), the member sets a password from the link and logs in."""
+    base = live_server.url
+    app.config["PUBLIC_BASE_URL"] = base
+    owner = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-GB")
+    page = owner.new_page()
+    log_in(page, base)
+    page.goto(f"{base}/workspace/acme/settings")
+    page.click("text=Invite, change or remove members")
+    page.fill("#email", "piet@acme.example")
+    page.fill("#name", "Piet Jansen")
+    page.check("input[name=role][value=staff]")
+    page.click("text=Send invitation")
+    page.wait_for_selector(".flash")
+    assert "piet@acme.example is invited as staff" in page.inner_text(".flash")
+    assert "no password chosen yet" in page.inner_text("ul.members")
+    [message] = _mails_to(smtp, "piet@acme.example")
+    link = _link_in(message, base, "/workspace/reset/")
+
+    member = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-GB")
+    theirs = member.new_page()
+    theirs.goto(link)
+    assert theirs.inner_text("h1") == "Welcome! Choose your password"
+    theirs.fill("#password", "drie woorden lang")
+    theirs.fill("#confirm", "drie woorden lang")
+    theirs.click("button[type=submit]")
+    theirs.wait_for_url(re.compile(r".*/workspace/login$"))
+    theirs.fill("#email", "piet@acme.example")
+    theirs.fill("#password", "drie woorden lang")
+    theirs.click("button[type=submit]")
+    theirs.wait_for_url(re.compile(r".*/workspace/acme/$"))
+    assert theirs.goto(f"{base}/workspace/acme/settings/team").status == 403  # staff
+
+    # The owner makes them owner, then removes them: their session ends at once.
+    page.reload()
+    piet = page.locator("li.member", has_text="Piet Jansen")
+    assert "last login" in piet.inner_text()
+    piet.locator("select").select_option("owner")
+    piet.locator("text=Change role").click()
+    page.wait_for_selector(".flash")
+    assert "Piet Jansen is now owner." in page.inner_text(".flash")
+    page.locator("li.member", has_text="Piet Jansen").locator("button.danger").click()
+    page.wait_for_selector(".flash")
+    assert "Piet Jansen no longer has access." in page.inner_text(".flash")
+    theirs.goto(f"{base}/workspace/acme/")
+    assert "/workspace/login" in theirs.url
+    owner.close()
+    member.close()
+
+
 def _axe(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("""async () => {
@@ -295,7 +345,8 @@ def _axe(page) -> list[dict]:
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_axe_finds_no_serious_violations_on_workspace_pages(browser, live_server, scene, width):
+def test_axe_finds_no_serious_violations_on_workspace_pages(browser, live_server, scene, width, db, shop):
+    make_user(db, shop, email="staff@acme.example", name="Piet Jansen", role="staff")  # the team page lists them
     # bypass_csp: the pages allow no injected script, and axe must be injected.
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
@@ -310,6 +361,7 @@ def test_axe_finds_no_serious_violations_on_workspace_pages(browser, live_server
                       ("settings", f"{live_server.url}/workspace/acme/settings"),
                       ("snippet", f"{live_server.url}/workspace/acme/snippet"),
                       ("notifications", f"{live_server.url}/workspace/acme/settings/notifications"),
+                      ("team", f"{live_server.url}/workspace/acme/settings/team"),
                       ("analytics", f"{live_server.url}/workspace/acme/analytics")]:
         page.goto(url)
         if name == "review":
@@ -323,10 +375,19 @@ def test_axe_finds_no_serious_violations_on_workspace_pages(browser, live_server
     page.click("text=Save settings")
     page.wait_for_selector(".error-box")
     problems["settings-errors"] = _axe(page)
+    page.goto(f"{live_server.url}/workspace/acme/settings/team")
+    page.fill("#email", "not an address")
+    page.click("text=Send invitation")
+    page.wait_for_selector(".error-box[role=alert]")
+    problems["team-errors"] = _axe(page)
+    page.click("#member-1 button.danger")  # removing yourself without the tick: the row says why
+    page.wait_for_selector("#member-1-error")
+    problems["team-row-error"] = _axe(page)
     assert {k: v for k, v in problems.items() if v} == {}
     # Nothing is wider than the screen (no sideways scrolling on a phone).
     for url in (f"{live_server.url}/workspace/acme/", review, f"{live_server.url}/workspace/acme/settings",
-                f"{live_server.url}/workspace/acme/snippet", f"{live_server.url}/workspace/acme/settings/notifications"):
+                f"{live_server.url}/workspace/acme/snippet", f"{live_server.url}/workspace/acme/settings/notifications",
+                f"{live_server.url}/workspace/acme/settings/team"):
         page.goto(url)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, (url, overflow)

@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flas
         LOGIN_MAX_FAILURES_PER_ADDRESS=30,
         LOGIN_FAILURE_WINDOW=900,
         PASSWORD_RESET_MAX_AGE=3600,
+        TEAM_INVITE_MAX_AGE=7 * 86400,  # the same link, for a member invited by an owner who has no password yet
     )
     # The signing key's file when SECRET_KEY is not configured (widgetserver/secrets_file.py).
     app.config.setdefault("SECRET_KEY_FILE", os.path.join(app.instance_path, "secret_key"))

@@ -89,11 +89,22 @@ def workspace_shots(browser) -> list[Path]:
 
     written = []
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": [], "TRUSTED_HOSTS": ["127.0.0.1", "localhost"]})
+        # A mail server is named (nothing is sent here) so the team page shows its invite form as owners see it.
+        app = create_app({"DATABASE": f"{tmp}/demo.db", "THEME_DIRS": [], "TRUSTED_HOSTS": ["127.0.0.1", "localhost"],
+                          "MAIL_HOST": "mail.example", "MAIL_FROM": "Eerlijk <reviews@demo.example>"})
         db = store.connect(app.config["DATABASE"])
         build_demo(db)
         email, password = demo_login(db)
         fresh = db.execute("SELECT id FROM reviews WHERE external_id = 'nl-fresh-0'").fetchone()[0]
+        # The team page: a staff member who logged in before, and one invited who has not chosen a password.
+        from widgetserver.workspace import users
+
+        demo = store.get_shop(db, "demo")
+        staff = users.create_user(db, shop_id=demo["id"], email="piet@demo.example", name="Piet Jansen", role="staff",
+                                  password="staff password for the screenshot", actor="demo")
+        users.record_login(db, staff["id"])
+        users.create_user(db, shop_id=demo["id"], email="noor@demo.example", name="Noor Bakker", role="staff",
+                          password=None, actor="demo")
         server = LiveServer(app)
         try:
             for width in WORKSPACE_WIDTHS:
@@ -126,6 +137,8 @@ def workspace_shots(browser) -> list[Path]:
                 shot("report")
                 page.goto(f"{server.url}/workspace/demo/settings")
                 shot("settings")
+                page.goto(f"{server.url}/workspace/demo/settings/team")
+                shot("team")
                 page.goto(f"{server.url}/workspace/demo/snippet?widget=badge&widget=summary&locale=nl&accent=%231d5c4a")
                 page.wait_for_timeout(2500)  # the preview frame loads embed.js and its widgets
                 shot("snippet")

@@ -2,8 +2,9 @@
 
 One blueprint, `workspace`, whose views live in this package's modules:
 `auth` (login, logout, password reset), `inbox` (inbox, reply composer,
-reports by the shop), `settings` (shop details, reply target, API keys) and
-`snippets` (the snippet builder). Accounts are Flask-Login sessions over the
+reports by the shop), `settings` (shop details, reply target, API keys),
+`team` (owners invite, re-role and remove members) and `snippets` (the
+snippet builder). Accounts are Flask-Login sessions over the
 `users` table (`users`); every form is CSRF-protected by the app's CSRFProtect.
 
 Access: a user of shop A gets 404 for every page of shop B (as if it did not
@@ -97,7 +98,7 @@ def init_app(app) -> None:
     # cacheable and sessionless). The hook runs for workspace pages only; templates get
     # `current_user` from `workspace_globals`.
     app.login_manager = login_manager
-    from . import auth, inbox, insight, notifications, settings, snippets  # noqa: F401  (their views register on bp)
+    from . import auth, inbox, insight, notifications, settings, snippets, team  # noqa: F401  (their views register on bp)
 
     app.register_blueprint(bp)
     insight.init_app(app)  # the operator's moderation queue (its own blueprint)

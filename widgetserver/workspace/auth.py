@@ -117,9 +117,11 @@ def _send_reset(row: dict) -> None:
 def reset_password(token):
     """Choose a new password with an e-mailed link: 400 for an expired, used or forged link."""
     db, config = get_db(), current_app.config
-    row = users.user_for_reset_token(db, config["SECRET_KEY"], token, config["PASSWORD_RESET_MAX_AGE"])
+    row = users.user_for_reset_token(db, config["SECRET_KEY"], token, config["PASSWORD_RESET_MAX_AGE"],
+                                     invite_max_age=config["TEAM_INVITE_MAX_AGE"])
     if row is None:
         return render_template("workspace/reset_password.html", invalid=True, errors={}), 400
+    welcome = not users.has_password(row)  # an invited member choosing their first password
     errors = {}
     if request.method == "POST":
         password = request.form.get("password") or ""
@@ -136,5 +138,5 @@ def reset_password(token):
             ratelimit.forget(db, _email_key(row["email"]))
             flash(_("Your password is changed. Log in with the new one."), "notice")
             return redirect(url_for("workspace.login"))
-    return render_template("workspace/reset_password.html", invalid=False, errors=errors,
+    return render_template("workspace/reset_password.html", invalid=False, errors=errors, welcome=welcome,
                            min_length=users.PASSWORD_MIN), 400 if errors else 200

@@ -1,7 +1,9 @@
 """Workspace accounts in the store: users, password checks, reset tokens and the login rate limit.
 
 A user belongs to one shop (role `owner` or `staff`) or to none (`operator`,
-who moderates every shop). Passwords are hashed with Werkzeug's
+who moderates every shop). An owner invites members in the workspace (Settings →
+Team): the member is stored without a usable password and chooses one through an
+e-mailed link (the password-reset link, valid longer for an invitation). Passwords are hashed with Werkzeug's
 `generate_password_hash` (scrypt). A password-reset token is signed by the
 app's secret, expires, and carries a fingerprint of the current password
 hash, so it stops working as soon as it is used (the hash changes) — one use.
@@ -13,17 +15,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
+import time
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from marshmallow import ValidationError, validate
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import store
+from ..sanitize import identifier_problem
 from ..store import StoreError
 
 ROLES = ("owner", "staff", "operator")
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SHOP_ROLES = ("owner", "staff")
+UNSET = "!unset:"  # prefix of the stored hash of an invited member who has not chosen a password: matches none
 HASH_METHOD = "scrypt"  # Werkzeug's default KDF; tests may use a cheaper one (the stored hash names its method)
 _dummy_hashes: dict = {}
 
@@ -44,6 +52,21 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+_email_validator = validate.Email()
+
+
+def valid_email(email: str) -> bool:
+    """True for an address we can log in with and mail to: at most 254 characters, no control characters,
+    and what marshmallow's validator accepts (no markup, no spaces, a real domain part)."""
+    if len(email) > 254 or not EMAIL_RE.match(email) or identifier_problem(email):
+        return False
+    try:
+        _email_validator(email)
+    except ValidationError:
+        return False
+    return True
+
+
 def check_password_rules(password: str) -> str | None:
     """A message saying what is wrong with `password`, or None when it may be used."""
     if len(password) < PASSWORD_MIN:
@@ -55,34 +78,39 @@ def check_password_rules(password: str) -> str | None:
     return None
 
 
-def create_user(db, *, shop_id: int | None, email: str, name: str, role: str, password: str,
+def has_password(user: dict) -> bool:
+    """False for an invited member who has not chosen a password yet (nobody can log in as them)."""
+    return not user["password_hash"].startswith(UNSET)
+
+
+def create_user(db, *, shop_id: int | None, email: str, name: str, role: str, password: str | None,
                 title: str = "", actor: str = "cli") -> dict:
-    """Store a new user with a hashed password.
+    """Store a new user with a hashed password (None: an invited member who chooses one by e-mailed link).
 
     :raise StoreError: bad e-mail, role, password, or an e-mail address already in use.
     """
     email = normalise_email(email)
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not valid_email(email):
         raise StoreError(f"{email!r} is not an e-mail address.", "email")
     if role not in ROLES:
         raise StoreError(f"Role must be one of {', '.join(ROLES)}.", "role")
     if (role == "operator") != (shop_id is None):
         raise StoreError("An operator belongs to no shop; owners and staff belong to one.", "role")
-    problem = check_password_rules(password)
+    problem = check_password_rules(password) if password is not None else None
     if problem:
         raise StoreError(problem, "password")
     name = " ".join((name or "").split()) or email.split("@")[0]
+    stored = hash_password(password) if password is not None else UNSET + secrets.token_hex(16)
     with store.write(db):
         if db.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
             raise StoreError(f"A user with e-mail {email} exists already.", "email", 409)
         user_id = db.execute(
             "INSERT INTO users (shop_id, email, name, title, role, password_hash, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [shop_id, email, name[:100], (title or "")[:100], role, hash_password(password),
-             store.now_text()],
+            [shop_id, email, name[:100], (title or "")[:100], role, stored, store.now_text()],
         ).lastrowid
-        store.audit(db, shop_id=shop_id, actor=actor, action="create", entity="user", entity_id=user_id,
-                    data={"role": role})
+        store.audit(db, shop_id=shop_id, actor=actor, action="create" if password is not None else "invite",
+                    entity="user", entity_id=user_id, data={"role": role})
     return get_user(db, user_id)
 
 
@@ -99,9 +127,68 @@ def user_by_email(db, email: str) -> dict | None:
 
 
 def shop_users(db, shop_id: int) -> list[dict]:
-    """The shop's users, owners first."""
-    return list(db.query("SELECT id, email, name, title, role, last_login_at, disabled_at FROM users"
-                         " WHERE shop_id = ? ORDER BY role = 'staff', name", [shop_id]))
+    """The shop's users, owners first; `pending` is true for an invited member without a password yet."""
+    rows = db.query("SELECT id, email, name, title, role, last_login_at, disabled_at, created_at,"
+                    f" substr(password_hash, 1, {len(UNSET)}) = ? AS pending FROM users"
+                    " WHERE shop_id = ? ORDER BY role = 'staff', name, id", [UNSET, shop_id])
+    return [{**row, "pending": bool(row["pending"]),
+             "last_login_at": store.parse_time(row["last_login_at"]) if row["last_login_at"] else None,
+             "created_at": store.parse_time(row["created_at"])} for row in rows]
+
+
+def shop_user(db, shop_id: int, user_id: int) -> dict | None:
+    """The user `user_id` if they belong to this shop, else None (another shop's user is not found)."""
+    rows = list(db.query("SELECT * FROM users WHERE id = ? AND shop_id = ?", [user_id, shop_id]))
+    return rows[0] if rows else None
+
+
+def _owners_who_can_log_in(db, shop_id: int) -> int:
+    return db.execute("SELECT count(*) FROM users WHERE shop_id = ? AND role = 'owner' AND disabled_at IS NULL"
+                      f" AND substr(password_hash, 1, {len(UNSET)}) != ?", [shop_id, UNSET]).fetchone()[0]
+
+
+def _keeps_an_owner(db, user: dict) -> None:
+    """:raise StoreError (409): `user` is the last owner of their shop who can log in."""
+    if user["role"] == "owner" and has_password(user) and not user["disabled_at"] \
+            and _owners_who_can_log_in(db, user["shop_id"]) <= 1:
+        raise StoreError("A shop needs at least one owner who can log in: make someone else owner first.", "role", 409)
+
+
+def change_role(db, shop_id: int, user_id: int, role: str, actor: str) -> dict | None:
+    """Make a member of this shop an owner or staff; returns the user (None: not a member of this shop).
+
+    :raise StoreError: an unknown role (400); the last owner who can log in would be demoted (409).
+    """
+    if role not in SHOP_ROLES:
+        raise StoreError(f"Role must be one of {', '.join(SHOP_ROLES)}.", "role")
+    with store.write(db):  # checked and changed in one transaction: two owners cannot demote each other at once
+        user = shop_user(db, shop_id, user_id)
+        if user is None:
+            return None
+        if user["role"] != role:
+            if role == "staff":
+                _keeps_an_owner(db, user)
+            db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user_id])
+            store.audit(db, shop_id=shop_id, actor=actor, action="role", entity="user", entity_id=user_id,
+                        data={"from": user["role"], "role": role})
+    return shop_user(db, shop_id, user_id)
+
+
+def remove_user(db, shop_id: int, user_id: int, actor: str) -> bool:
+    """Delete a member of this shop (their sessions end with the row); False if not a member of this shop.
+
+    The audit log keeps only the id and role, not the address.
+    :raise StoreError (409): the last owner who can log in.
+    """
+    with store.write(db):
+        user = shop_user(db, shop_id, user_id)
+        if user is None:
+            return False
+        _keeps_an_owner(db, user)
+        db.execute("DELETE FROM users WHERE id = ?", [user_id])
+        store.audit(db, shop_id=shop_id, actor=actor, action="delete", entity="user", entity_id=user_id,
+                    data={"role": user["role"]})
+    return True
 
 
 def authenticate(db, email: str, password: str) -> dict | None:
@@ -159,15 +246,22 @@ def reset_token(secret: str, user: dict) -> str:
     return _reset_serializer(secret).dumps({"u": user["id"], "p": password_fingerprint(user)})
 
 
-def user_for_reset_token(db, secret: str, token: str, max_age: int) -> dict | None:
-    """The user a reset token is for, or None when it is forged, expired, or already used."""
+def user_for_reset_token(db, secret: str, token: str, max_age: int, invite_max_age: int | None = None) -> dict | None:
+    """The user a reset token is for, or None when it is forged, expired, or already used.
+
+    An invited member without a password may use it for `invite_max_age` seconds (default `max_age`).
+    """
+    longest = max(max_age, invite_max_age or 0)
     try:
-        data = _reset_serializer(secret).loads(token, max_age=max_age)
+        data, signed_at = _reset_serializer(secret).loads(token, max_age=longest, return_timestamp=True)
     except (SignatureExpired, BadSignature):
         return None
     if not isinstance(data, dict):
         return None
     user = get_user(db, data.get("u"))
     if user is None or user["disabled_at"] or not hmac.compare_digest(password_fingerprint(user), str(data.get("p"))):
+        return None
+    age = time.time() - signed_at.timestamp()  # itsdangerous's clock, which signed it
+    if age > (longest if not has_password(user) else max_age):
         return None
     return user
