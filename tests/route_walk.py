@@ -2,7 +2,7 @@
 
 `build_site` fills a database with one of everything a route can name (a shop with products and
 reviews, an invitation link, an author token, a follow-up link, workspace users, a key, an alert
-recipient, a webhook, a password-reset link). `calls` turns each rule of `app.url_map` into the
+recipient, a webhook, a password-reset link, a team member). `calls` turns each rule of `app.url_map` into the
 requests a person or a client would make: each method, logged in as whoever may use it and
 anonymous, with good arguments and with wrong ones, forms posted empty and without their CSRF
 token. A rule whose arguments it can't fill fails the walk, so a new route is covered or named.
@@ -78,6 +78,7 @@ def build_site(app, db, client) -> Site:
     client.post(f"/s/acme/reviews/{review_id}/report", data={})  # (CSRF refused: reports come from moderation tests)
     owner = make_user(db, shop)
     operator = make_user(db, None, email="operator@eerlijk.example", role="operator", name="Op")
+    member = make_user(db, shop, email="staff@acme.example", role="staff", name="Piet")  # Settings → Team
     recipient, _ = add_recipient(db, shop["id"], "alerts@acme.example", max_rating=2)
     endpoint, _ = webhooks.add_endpoint(db, shop["id"], "https://hooks.acme.example/in", allow_private=True)
     key_id = db.execute("SELECT key_id FROM api_keys WHERE shop_id = ?", [shop["id"]]).fetchone()[0]
@@ -85,7 +86,7 @@ def build_site(app, db, client) -> Site:
     values = {
         "shop": "acme", "shop_slug": "acme", "sku": "SKU-1", "widget": "list", "chart": sorted(analytics.CHARTS)[0],
         "review_id": review_id, "alert_id": recipient["id"], "recipient_id": recipient["id"],
-        "endpoint_id": endpoint["id"], "key_id": key_id, "filename": "workspace.css",
+        "endpoint_id": endpoint["id"], "key_id": key_id, "filename": "workspace.css", "user_id": member["id"],
         "token": {"collect": invitations.review_url("", secret, invitations.get_invitation(db, spare["id"])).rsplit("/", 1)[1],
                   "author": author_token,
                   "followup_pages": followup.make_token(secret, review_id, nonce),
