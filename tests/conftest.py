@@ -58,6 +58,18 @@ def shop(db):
 
 
 @pytest.fixture
+def seven_reviews(db, shop):
+    """Acme with seven reviews of every rating (three about SKU-1), a day apart in January 2025; returns the shop."""
+    from datetime import datetime, timezone
+
+    for i, rating in enumerate([5, 1, 4, 2, 3, 5, 5]):
+        store.add_review(db, shop["id"], rating=rating, author=f"Klant {i}", title=f"Titel {i}",
+                         body="Snel geleverd en goed verpakt. " * 6, product_sku="SKU-1" if i % 2 else None,
+                         created_at=datetime(2025, 1, 1 + i, tzinfo=timezone.utc))
+    return shop
+
+
+@pytest.fixture
 def key(db, shop):
     """A live API key of shop 'acme'."""
     return store.create_key(db, shop["id"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import gzip
 import re
 
@@ -23,12 +21,8 @@ HEADER_SETS = [{}, {"Accept-Encoding": "br, gzip"}, {"Accept-Encoding": "gzip"},
 
 
 @pytest.fixture
-def reviews(db, shop):
-    for i, rating in enumerate([5, 1, 4, 2, 3, 5, 5]):
-        store.add_review(db, shop["id"], rating=rating, author=f"Klant {i}", title=f"Titel {i}",
-                         body="Snel geleverd en goed verpakt. " * 6, product_sku="SKU-1" if i % 2 else None,
-                         created_at=datetime(2025, 1, 1 + i, tzinfo=timezone.utc))
-    return shop
+def reviews(seven_reviews):
+    return seven_reviews
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from datetime import datetime, timezone
 
 import brotli
 import pytest
@@ -17,12 +16,8 @@ DECODE = {"br": brotli.decompress, "gzip": gzip.decompress, None: lambda b: b}
 
 
 @pytest.fixture
-def reviews(db, shop):
-    for i, rating in enumerate([5, 1, 4, 2, 3, 5, 5]):
-        store.add_review(db, shop["id"], rating=rating, author=f"Klant {i}", title=f"Titel {i}",
-                         body="Snel geleverd en goed verpakt. " * 6, product_sku="SKU-1" if i % 2 else None,
-                         created_at=datetime(2025, 1, 1 + i, tzinfo=timezone.utc))
-    return shop
+def reviews(seven_reviews):
+    return seven_reviews
 
 
 @pytest.mark.parametrize("path", READS)

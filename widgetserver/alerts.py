@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from marshmallow import ValidationError, fields, validate
 
@@ -23,7 +22,7 @@ from widgets.i18n import language_of
 
 from . import store
 from .i18n import DEFAULT_LOCALE, force_locale, lazy_gettext
-from .mail import PermanentFailure
+from .mail import PermanentFailure, new_message
 
 MODES = store.ALERT_MODES
 MAX_RECIPIENTS = 20
@@ -200,13 +199,7 @@ def _message(app, shop: dict, to: str, subject: str, body: str) -> EmailMessage:
     from .mail import _sender
 
     sender = _sender(app.config)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    message["To"] = to
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
-    message["Auto-Submitted"] = "auto-generated"
+    message = new_message(sender, to, subject, automatic=True)
     message["Content-Language"] = shop["locale"]
     message.set_content(body)
     return message

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from babel.dates import format_date
 from flask import Flask, render_template
@@ -39,7 +38,7 @@ from widgets.i18n import language_of
 
 from . import authorship, store
 from .i18n import DEFAULT_LOCALE, force_locale, lazy_gettext
-from .mail import PermanentFailure
+from .mail import PermanentFailure, new_message
 
 CONFIRMATION = {
     'subject': lazy_gettext('Your review of %(shop)s is published'),
@@ -135,13 +134,7 @@ def _message(app: Flask, *, address: str, locale: str, subject: str, blocks: lis
             plain.append(block["url"])
     with app.app_context():
         html = render_template("collect/author_email.html", locale=locale, subject=subject, blocks=blocks)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    message["To"] = address
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
-    message["Auto-Submitted"] = "auto-generated"
+    message = new_message(sender, address, subject, automatic=True)
     message.set_content("\n\n".join(plain) + "\n")
     message.add_alternative(html, subtype="html")
     message["Content-Language"] = locale  # after add_alternative, which moves Content-* headers into the part

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import secrets
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from flask import Flask
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -38,7 +37,7 @@ from widgets.i18n import language_of
 
 from . import invitations, store
 from .i18n import DEFAULT_LOCALE, force_locale, lazy_gettext
-from .mail import PermanentFailure
+from .mail import PermanentFailure, new_message
 
 TOKEN_SALT = "review-followup"
 ANSWERS = store.FOLLOWUP_ANSWERS
@@ -230,13 +229,7 @@ def build_message(app: Flask, db, review: dict, invitation: dict, address: str) 
     with app.app_context(), force_locale(locale):
         text = {key: t(key, **values) for key in MESSAGES}
     answer = answer_url(base, config["SECRET_KEY"], db, review["id"])
-    message = EmailMessage()
-    message["Subject"] = text["subject"]
-    message["From"] = sender
-    message["To"] = address
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
-    message["Auto-Submitted"] = "auto-generated"
+    message = new_message(sender, address, text["subject"], automatic=True)
     message["Content-Language"] = locale
     message.set_content(
         f"{text['greeting']}\n\n{text['intro']}\n\n{text['question']}\n{answer}\n\n{text['update']}\n"

@@ -67,6 +67,20 @@ def _base_url(config) -> str:
     return config["PUBLIC_BASE_URL"]
 
 
+def new_message(sender: str, to: str, subject: str, *, automatic: bool = False) -> EmailMessage:
+    """A message with the headers every e-mail of ours has: Subject, From, To, Date and a Message-ID in the sender's
+    domain; `automatic` ones (sent by the server on its own, not on a person's request) say so (RFC 3834)."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    if automatic:
+        message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
 def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: str) -> EmailMessage:
     """The invitation e-mail: plain text plus an HTML alternative, in the invitation's language."""
     locale = language_of(invitation["locale"]) or DEFAULT_LOCALE
@@ -88,12 +102,7 @@ def build_message(app: Flask, invitation: dict, shop: dict, sender: str, url: st
         html_text = {key: Markup(escape(message)) % isolated for key, message in messages.items()}
         html = render_template("collect/invitation_email.html", locale=locale, subject=text["subject"], text=html_text,
                                url=url)
-    message = EmailMessage()
-    message["Subject"] = text["subject"]
-    message["From"] = sender
-    message["To"] = invitation["email"]
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message = new_message(sender, invitation["email"], text["subject"])
     message.set_content(
         f"{text['greeting']}\n\n{text['intro']}\n\n{text['button']}:\n{url}\n\n{text['valid']}\n\n{text['privacy']}\n"
     )
@@ -334,12 +343,7 @@ def plain_message(config, *, to: str, subject: str, text: str, locale: str = "en
     :raise MailConfigError: no sender configured.
     """
     sender = _sender(config)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    message["To"] = to
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message = new_message(sender, to, subject)
     message["Content-Language"] = locale
     message.set_content(text)
     return message
