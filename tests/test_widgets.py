@@ -320,11 +320,9 @@ def test_avatars_show_initials_in_a_stable_colour_with_enough_contrast():
 
 
 def _theme_css(name: str) -> str:
-    from pathlib import Path
+    from widgets.theme import shipped_themes_dir  # the installed package's themes (widgets.themes), as served
 
-    import themes
-
-    return (Path(themes.__file__).parent / name / "theme.css").read_text()
+    return (shipped_themes_dir() / name / "theme.css").read_text()
 
 
 def _css_value(css: str, selector: str, prop: str) -> str:
