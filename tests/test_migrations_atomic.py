@@ -59,3 +59,29 @@ def test_run_script_runs_triggers_strings_and_several_statements_per_line(tmp_pa
     assert db.execute("SELECT y FROM b ORDER BY rowid").fetchall() == [(1,), (2,)]
     with pytest.raises(ValueError, match="unfinished"):
         store.run_script(db, "CREATE TABLE c (z TEXT)")
+
+
+def test_no_migration_reads_a_live_constant():
+    # A released migration must create the same schema forever: a value list it interpolated from a constant
+    # would widen a fresh database's CHECK while existing databases keep the old one.
+    for version, _, step in store.MIGRATIONS:
+        source = inspect.getsource(step)
+        assert "!r}" not in source and 'f"""' not in source, f"migration {version} interpolates a value"
+
+
+# Each value list the code checks against, and the table whose CHECK (in the latest schema) must allow exactly it.
+CHECKED = [("SOURCES", "reviews"), ("STATUSES", "reviews"), ("INVITATION_STATUSES", "invitations"),
+           ("REPORT_REASONS", "reports"), ("REPORT_STATUSES", "reports"), ("REPORTERS", "reports"),
+           ("VERIFICATION_METHODS", "reviews_verification_valid"), ("USER_ROLES", "users"),
+           ("ALERT_MODES", "alert_recipients"), ("OUTBOX_KINDS", "outbox"), ("OUTBOX_STATUSES", "outbox"),
+           ("FOLLOWUP_ANSWERS", "followups"), ("DECISION_OUTCOMES", "decisions")]
+
+
+@pytest.mark.parametrize("constant, name", CHECKED)
+def test_every_value_list_in_the_code_matches_the_latest_schema(tmp_path, constant, name):
+    db = store.connect(str(tmp_path / "c.db"))
+    store.migrate(db)
+    sql = " ".join(row[0] for row in db.execute("SELECT sql FROM sqlite_master WHERE name = ? OR tbl_name = ?",
+                                                [name, name]) if row[0])
+    values = getattr(store, constant)
+    assert f"IN {values!r}" in sql, f"{constant} {values} is not what {name} allows: add a migration"

@@ -156,8 +156,8 @@ def run_script(db: sqlite_utils.Database, script: str) -> None:
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    run_script(db, 
-        f"""
+    run_script(db,
+        """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE shops (
             id INTEGER PRIMARY KEY,
@@ -166,7 +166,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             name TEXT NOT NULL,
             url TEXT,
             locale TEXT NOT NULL DEFAULT 'en',
-            settings TEXT NOT NULL DEFAULT '{{}}',
+            settings TEXT NOT NULL DEFAULT '{}',
             data_version INTEGER NOT NULL DEFAULT 1,
             created_at TEXT NOT NULL
         );
@@ -203,8 +203,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             locale TEXT,
             verified INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
             verification_method TEXT,
-            source TEXT NOT NULL CHECK (source IN {SOURCES!r}),
-            status TEXT NOT NULL DEFAULT 'published' CHECK (status IN {STATUSES!r}),
+            source TEXT NOT NULL CHECK (source IN ('import', 'invitation', 'open')),
+            status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('published', 'withdrawn', 'removed')),
             status_reason TEXT,
             external_id TEXT,
             created_at TEXT NOT NULL,
@@ -282,8 +282,8 @@ INVITATION_STATUSES = ("pending", "sending", "sent", "failed", "used", "withdraw
 def _m002_invitations(db: sqlite_utils.Database) -> None:
     # email is personal data: NULL once sent, used, expired or failed for good (see widgetserver/invitations.py).
     # Only a hash of the review link's token is kept.
-    run_script(db, 
-        f"""
+    run_script(db,
+        """
         CREATE TABLE invitations (
             id INTEGER PRIMARY KEY,
             shop_id INTEGER NOT NULL REFERENCES shops(id),
@@ -296,7 +296,7 @@ def _m002_invitations(db: sqlite_utils.Database) -> None:
             send_at TEXT NOT NULL,
             expires_at TEXT NOT NULL,
             token_hash TEXT NOT NULL DEFAULT '',
-            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN {INVITATION_STATUSES!r}),
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'used', 'withdrawn', 'expired')),
             attempts INTEGER NOT NULL DEFAULT 0,
             next_attempt_at TEXT,
             claimed_at TEXT,
@@ -323,16 +323,16 @@ REPORT_STATUSES = ("open", "upheld", "dismissed")
 
 def _m003_reports(db: sqlite_utils.Database) -> None:
     # A shopper's report of a review (widgetserver/reports.py); only an operator decision changes its status.
-    run_script(db, 
-        f"""
+    run_script(db,
+        """
         CREATE TABLE reports (
             id INTEGER PRIMARY KEY,
             shop_id INTEGER NOT NULL REFERENCES shops(id),
             review_id INTEGER NOT NULL REFERENCES reviews(id),
-            reason TEXT NOT NULL CHECK (reason IN {REPORT_REASONS!r}),
+            reason TEXT NOT NULL CHECK (reason IN ('personal_data', 'hate', 'threats', 'spam', 'not_genuine', 'unrelated')),
             note TEXT NOT NULL DEFAULT '',
             locale TEXT,
-            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN {REPORT_STATUSES!r}),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'upheld', 'dismissed')),
             created_at TEXT NOT NULL,
             decided_at TEXT,
             decision_note TEXT
@@ -353,8 +353,8 @@ def _m004_author_tokens(db: sqlite_utils.Database) -> None:
     # Only the author can change a review: editing or withdrawing needs the author token made at submission
     # (widgetserver/authorship.py); only its SHA-256 hash is kept. Reviews of one submission share it.
     # link_disclosed_at: when the shop-facing API or CLI first handed out the invitation's review link.
-    run_script(db, 
-        f"""
+    run_script(db,
+        """
         ALTER TABLE reviews ADD COLUMN author_token_hash TEXT;
         CREATE INDEX reviews_author_token ON reviews (author_token_hash) WHERE author_token_hash IS NOT NULL;
         ALTER TABLE invitations ADD COLUMN link_disclosed_at TEXT;
@@ -363,7 +363,7 @@ def _m004_author_tokens(db: sqlite_utils.Database) -> None:
         UPDATE reviews SET verification_method = 'invitation-link' WHERE verified = 1;
         UPDATE reviews SET verification_method = NULL WHERE verified = 0;
         CREATE TRIGGER reviews_verification_valid BEFORE INSERT ON reviews
-        WHEN (NEW.verified = 1 AND coalesce(NEW.verification_method, '') NOT IN {VERIFICATION_METHODS!r})
+        WHEN (NEW.verified = 1 AND coalesce(NEW.verification_method, '') NOT IN ('invitation-email', 'invitation-link'))
           OR (NEW.verified = 0 AND NEW.verification_method IS NOT NULL)
         BEGIN
             SELECT RAISE(ABORT, 'verification_method: a verified review needs one of invitation-email/invitation-link, others none');
@@ -384,15 +384,15 @@ USER_ROLES = ("owner", "staff", "operator")
 def _m008_workspace(db: sqlite_utils.Database) -> None:
     # The shop owner's workspace (widgetserver/workspace/): the people who log in. An operator belongs
     # to no shop; every other user belongs to exactly one. (Failed logins count in rate_limits.)
-    run_script(db, 
-        f"""
+    run_script(db,
+        """
         CREATE TABLE users (
             id INTEGER PRIMARY KEY,
             shop_id INTEGER REFERENCES shops(id),
             email TEXT NOT NULL UNIQUE COLLATE NOCASE,
             name TEXT NOT NULL,
             title TEXT NOT NULL DEFAULT '',
-            role TEXT NOT NULL CHECK (role IN {USER_ROLES!r}),
+            role TEXT NOT NULL CHECK (role IN ('owner', 'staff', 'operator')),
             password_hash TEXT NOT NULL,
             created_at TEXT NOT NULL,
             last_login_at TEXT,
@@ -414,7 +414,7 @@ FOLLOWUP_ANSWERS = ("resolved", "not_resolved")
 def _m005_rate_limits(db: sqlite_utils.Database) -> None:
     # Rate-limit counters shared by every worker on this file (widgetserver/ratelimit.py): hits per key
     # and time bucket; and one-use form tokens already spent. Rows past expires_at are deleted.
-    run_script(db, 
+    run_script(db,
         """
         CREATE TABLE rate_limits (
             key TEXT NOT NULL,
@@ -436,14 +436,14 @@ def _m005_rate_limits(db: sqlite_utils.Database) -> None:
 def _m009_alerts_webhooks_followup(db: sqlite_utils.Database) -> None:
     # Alerts, webhooks and the "resolved" follow-up (widgetserver/alerts.py, webhooks.py, outbox.py, followup.py).
     # The outbox is written in the transaction of the change it announces; delivery happens later, elsewhere.
-    run_script(db, 
-        f"""
+    run_script(db,
+        """
         CREATE TABLE alert_recipients (
             id INTEGER PRIMARY KEY,
             shop_id INTEGER NOT NULL REFERENCES shops(id),
             email TEXT NOT NULL,
             max_rating INTEGER NOT NULL CHECK (max_rating BETWEEN 1 AND 5),
-            mode TEXT NOT NULL CHECK (mode IN {ALERT_MODES!r}),
+            mode TEXT NOT NULL CHECK (mode IN ('immediate', 'digest')),
             created_at TEXT NOT NULL,
             UNIQUE (shop_id, email)
         );
@@ -481,7 +481,7 @@ def _m009_alerts_webhooks_followup(db: sqlite_utils.Database) -> None:
             target_id INTEGER,
             event TEXT NOT NULL,
             payload TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN {OUTBOX_STATUSES!r}),
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'delivered', 'failed')),
             attempts INTEGER NOT NULL DEFAULT 0,
             next_attempt_at TEXT NOT NULL,
             claimed_at TEXT,
@@ -515,7 +515,7 @@ def _m009_alerts_webhooks_followup(db: sqlite_utils.Database) -> None:
             resolved_by TEXT NOT NULL,
             email_status TEXT NOT NULL CHECK (email_status IN ('queued', 'no_contact')),
             token_nonce TEXT NOT NULL,
-            answer TEXT CHECK (answer IS NULL OR answer IN {FOLLOWUP_ANSWERS!r}),
+            answer TEXT CHECK (answer IS NULL OR answer IN ('resolved', 'not_resolved')),
             answered_at TEXT
         );
         """
@@ -529,14 +529,14 @@ DECISION_OUTCOMES = ("keep", "remove")
 def _m010_moderation(db: sqlite_utils.Database) -> None:
     # Moderation (widgetserver/moderation.py, docs/moderation.md): who reported, the operator's
     # decision (keep, or remove citing exactly one reason), and erasures of personal data on request.
-    run_script(db, 
-        f"""
+    run_script(db,
+        """
         CREATE TABLE decisions (
             id INTEGER PRIMARY KEY,
             shop_id INTEGER NOT NULL REFERENCES shops(id),
             review_id INTEGER NOT NULL REFERENCES reviews(id),
-            outcome TEXT NOT NULL CHECK (outcome IN {DECISION_OUTCOMES!r}),
-            reason TEXT CHECK (reason IS NULL OR reason IN {REPORT_REASONS!r}),
+            outcome TEXT NOT NULL CHECK (outcome IN ('keep', 'remove')),
+            reason TEXT CHECK (reason IS NULL OR reason IN ('personal_data', 'hate', 'threats', 'spam', 'not_genuine', 'unrelated')),
             note TEXT NOT NULL DEFAULT '',
             decided_by TEXT NOT NULL,
             decided_at TEXT NOT NULL,
@@ -553,7 +553,7 @@ def _m010_moderation(db: sqlite_utils.Database) -> None:
             erased_at TEXT NOT NULL
         );
         CREATE INDEX erasures_shop_time ON erasures (shop_id, erased_at);
-        ALTER TABLE reports ADD COLUMN reporter TEXT NOT NULL DEFAULT 'shopper' CHECK (reporter IN {REPORTERS!r});
+        ALTER TABLE reports ADD COLUMN reporter TEXT NOT NULL DEFAULT 'shopper' CHECK (reporter IN ('shopper', 'shop'));
         ALTER TABLE reports ADD COLUMN decision_id INTEGER REFERENCES decisions(id);
         """
     )
@@ -715,7 +715,7 @@ def _m007_review_months(db: sqlite_utils.Database) -> None:
     # How many published reviews each shop has per star and month (of created_at), kept by triggers so
     # that every writer — whichever module — keeps it right. A numbered page far into a shop's list
     # finds its month from these counts and skips only inside that month (see _key_at_position).
-    run_script(db, 
+    run_script(db,
         """
         CREATE TABLE review_months (
             shop_id INTEGER NOT NULL,
@@ -759,7 +759,7 @@ def _m012_review_topics(db: sqlite_utils.Database) -> None:
     # every request. `rules` names the rule set that found them (another rule set: found again). A change of
     # a review's text or language deletes its row, by trigger, so every writer keeps it right; the row is
     # found again when next needed.
-    run_script(db, 
+    run_script(db,
         """
         CREATE TABLE review_topics (
             review_id INTEGER PRIMARY KEY REFERENCES reviews(id) ON DELETE CASCADE,
