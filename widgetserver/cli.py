@@ -242,6 +242,13 @@ def users():
     """Workspace accounts: shop owners and staff, and operators (docs/owners.md)."""
 
 
+def _show_generated(password: str, generated: bool) -> None:
+    """Print a password the command made up (the only time anyone sees it)."""
+    if generated:
+        click.echo("Password (shown once):")
+        click.echo(password)
+
+
 def _password(generate: bool, from_stdin: bool) -> tuple[str, bool]:
     """(password, generated): generated and printed, read from stdin, or prompted for twice."""
     import secrets
@@ -286,9 +293,7 @@ def users_create(db_path, shop, email, role, name, title, generate, from_stdin):
     except store.StoreError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created {user['role']} {user['email']} for shop {shop!r}. Log in at /workspace/login")
-    if generated:
-        click.echo("Password (shown once):")
-        click.echo(password)
+    _show_generated(password, generated)
 
 
 @users.command("operator")
@@ -307,9 +312,7 @@ def users_operator(db_path, email, name, generate, from_stdin):
     except store.StoreError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created operator {user['email']}.")
-    if generated:
-        click.echo("Password (shown once):")
-        click.echo(password)
+    _show_generated(password, generated)
 
 
 @users.command("password")
@@ -330,9 +333,7 @@ def users_password(db_path, email, generate, from_stdin):
     except store.StoreError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Password changed for {user['email']}.")
-    if generated:
-        click.echo("Password (shown once):")
-        click.echo(password)
+    _show_generated(password, generated)
 
 
 @users.command("list")
