@@ -137,7 +137,7 @@ def test_api_product_name_is_sanitised(client, auth):
 
 # --- the shortcut for text without markup characters ---------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import example, given, settings, strategies as st  # noqa: E402
 
 from widgetserver.sanitize import _CONTROL, strip_markup  # noqa: E402
 
@@ -167,3 +167,52 @@ def test_text_with_markup_characters_takes_the_full_pass(text):
     text = _CONTROL.sub("", text)
     assert strip_markup(text) == html.unescape(
         bleach.clean(text, tags=set(), attributes={}, strip=True, strip_comments=True))
+
+
+# --- the early exit for text that is clean already --------------------------------
+
+from widgetserver.sanitize import UnsafeText, _clean_fully, clean_text  # noqa: E402
+
+_near_clean = st.one_of(
+    st.lists(st.one_of(st.characters(blacklist_categories=("Cs",)),
+                       st.sampled_from(list("ab   \n\n\n\t\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000<&;é\u0301e\ufffe")),
+                       st.sampled_from(["\ud800", "&amp;", "<b>", "\u212b", "A\u030a", "\x00"])),
+             max_size=40).map("".join),
+    # words between single spaces and newlines, with the odd untidy spot: the early exit is taken often
+    st.lists(st.one_of(st.sampled_from(["a", "bë", "c.", "a", "bë", "c."]),
+                       st.sampled_from([" ", " ", "\n", "\n\n", "  ", " \n", "\n\n\n", "\xa0", "\t"])),
+             max_size=12).map("".join),
+)
+
+
+def _outcome(function, *args):
+    try:
+        return function(*args)
+    except UnsafeText as exc:
+        return ("refused", str(exc))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_near_clean, st.booleans())
+@example("a  b", False)
+@example("a\n\n\nb", True)
+@example("a \nb", True)
+def test_early_exit_equals_the_full_pass(text, multiline):
+    """clean_text returns clean text as it is without the full pass; the full pass must agree on every text."""
+    assert _outcome(lambda: clean_text(text, multiline=multiline)) == _outcome(_clean_fully, text, multiline)
+
+
+@pytest.mark.parametrize("text, multiline", [
+    ("Goed product", False), ("Goed.\n\nSnel geleverd.", True), ("één keer", False), ("", True), ("", False),
+])
+def test_clean_text_returns_clean_text_itself(text, multiline):
+    assert clean_text(text, multiline=multiline) is text
+
+
+@pytest.mark.parametrize("text, multiline, expected", [
+    ("a  b", False, "a b"), (" a", False, "a"), ("a\tb", False, "a b"), ("a\u00a0b", False, "a b"),
+    ("a \nb", True, "a\nb"), ("a\n\n\nb", True, "a\n\nb"), ("\na", True, "a"), ("a\n", True, "a"),
+    ("e\u0301", False, "\u00e9"), ("a\x85b", True, "ab"),
+])
+def test_untidy_text_still_gets_the_full_pass(text, multiline, expected):
+    assert clean_text(text, multiline=multiline) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from marshmallow import ValidationError
 
-from widgetserver import schemas, store
+from widgetserver import create_app, schemas, store
 from widgetserver.cli import main
 from widgetserver.transfer import ImportFailed, decode_upload, import_reviews, sniff_delimiter
 
@@ -159,6 +160,109 @@ def test_a_later_import_appends_after_existing_reviews(db, shop):
     ids = [r[0] for r in db.execute("SELECT id FROM reviews ORDER BY id")]
     assert ids[0] == first and len(ids) == 3 and len(set(ids)) == 3
     assert store.verify_audit(db)[1] == []
+
+
+# --- large imports rebuild the indexes: same database either way ---------------------
+
+FROZEN = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _import_file_text() -> str:
+    rows = ["rating,title,body,author,created_at,product,product_name,locale,external_id,reply_body,reply_author,"
+            "reply_role"]
+    for i in range(80):
+        when = datetime(2021, 1, 1, tzinfo=timezone.utc) + timedelta(days=(i * 37) % 400, minutes=i)
+        sku = ("SKU-1", f"NEW-{i % 4}", "")[i % 3]
+        reply = "Dank je wel,Sanne,Klantenservice" if i % 7 == 0 else ",,"
+        rows.append(f'{i % 5 + 1},Titel {i},"Tekst {i}\n\nmet alinea",Koper {i},{when.isoformat()},{sku},'
+                    f'{"Nieuw " + sku if sku.startswith("NEW") else ""},{("nl", "en", "")[i % 3]},ext-{i},{reply}')
+    return "\n".join(rows)
+
+
+def _whole_database(path: str) -> dict:
+    """Schema text and every row of every table (sorted), to compare two databases."""
+    conn = sqlite3.connect(path)
+    try:
+        out = {"schema": sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(),
+                                key=repr)}
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            out[table] = sorted(conn.execute(f"SELECT * FROM [{table}]").fetchall(), key=repr)
+        return out
+    finally:
+        conn.close()
+
+
+def _import_into_fresh_database(tmp_path, name: str, monkeypatch, bulk_min: int) -> str:
+    path = str(tmp_path / name)
+    monkeypatch.setattr(store, "utcnow", lambda: FROZEN)
+    create_app({"TESTING": True, "DATABASE": path})
+    db = store.connect(path)
+    monkeypatch.setattr(store, "BULK_MIN_ROWS", bulk_min)
+    row = store.create_shop(db, "acme", "Acme", "https://acme.example", "nl")
+    other = store.create_shop(db, "other", "Other", "https://other.example", "en")
+    store.upsert_product(db, row["id"], "SKU-1", name="Jurk")
+    for i, shop_id in enumerate([row["id"], other["id"], row["id"]]):  # reviews already there, in two shops
+        store.add_review(db, shop_id, rating=i + 2, author=f"Eerder {i}", created_at=FROZEN - timedelta(days=i))
+    import_reviews(db, store.get_shop(db, "acme"), io.StringIO(_import_file_text(), newline=""), "csv")
+    db.conn.close()
+    return path
+
+
+def test_a_large_import_stores_exactly_what_a_row_by_row_insert_stores(tmp_path, monkeypatch):
+    """Above BULK_MIN_ROWS (and larger than the table) an import drops reviews' indexes and the
+    review_months trigger, and builds them again before it commits: the database must come out the same."""
+    dropped = []
+    original = store._indexes_rebuilt_after
+
+    def spy(db, table, *, bulk):
+        dropped.append(bulk)
+        return original(db, table, bulk=bulk)
+
+    monkeypatch.setattr(store, "_indexes_rebuilt_after", spy)
+    row_by_row = _import_into_fresh_database(tmp_path, "rows.db", monkeypatch, bulk_min=10**9)
+    bulk = _import_into_fresh_database(tmp_path, "bulk.db", monkeypatch, bulk_min=1)
+    assert dropped == [False, True]
+    assert _whole_database(bulk) == _whole_database(row_by_row)
+    db = store.connect(bulk)
+    assert store.recompute(db) == [] and store.verify_audit(db)[1] == []
+    assert store.check_rows(db) == []
+    months = db.execute("SELECT sum(count) FROM review_months WHERE shop_id = 1").fetchone()[0]
+    assert months == 82  # two earlier reviews of this shop + 80 imported, counted without the trigger
+    db.conn.close()
+
+
+def test_an_import_that_is_not_larger_than_the_table_keeps_its_indexes(db, shop, monkeypatch):
+    monkeypatch.setattr(store, "BULK_MIN_ROWS", 1)
+    for i in range(5):
+        store.add_review(db, shop["id"], rating=3, author=f"Eerder {i}")
+    seen = []
+    original = store._indexes_rebuilt_after
+    monkeypatch.setattr(store, "_indexes_rebuilt_after",
+                        lambda db, table, *, bulk: seen.append(bulk) or original(db, table, bulk=bulk))
+    import_reviews(db, shop, io.StringIO("rating,author\n2,Bram\n5,Chris\n"), "csv")
+    assert seen == [False]
+
+
+def test_a_bulk_import_that_fails_late_leaves_schema_and_data_as_they_were(tmp_path, monkeypatch):
+    path = str(tmp_path / "fail.db")
+    create_app({"TESTING": True, "DATABASE": path})
+    db = store.connect(path)
+    monkeypatch.setattr(store, "BULK_MIN_ROWS", 1)
+    row = store.create_shop(db, "acme", "Acme", "https://acme.example", "nl")
+    store.upsert_product(db, row["id"], "SKU-1", name="Jurk")
+    before = _whole_database(path)
+
+    def broken(*args, **kwargs):  # after the rows went in and the indexes came back
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "audit_many", broken)
+    with pytest.raises(RuntimeError):
+        import_reviews(db, row, io.StringIO(_import_file_text(), newline=""), "csv")
+    db.conn.close()
+    assert _whole_database(path) == before
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
 
 
 # --- the row shortcut agrees with the schema ----------------------------------------

@@ -150,8 +150,7 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
     if problems:
         raise ImportFailed(sorted(problems))
     with store.write(db):
-        for sku, fields in products.items():
-            store.upsert_product(db, shop["id"], sku, actor="import", **fields)
+        store.upsert_products(db, shop["id"], products, actor="import")
         try:
             ids = store.add_reviews(db, shop["id"], reviews, source="import", actor="import")
         except store.StoreError as exc:
