@@ -216,3 +216,18 @@ def test_clean_text_returns_clean_text_itself(text, multiline):
 ])
 def test_untidy_text_still_gets_the_full_pass(text, multiline, expected):
     assert clean_text(text, multiline=multiline) == expected
+
+
+def test_the_early_exit_knows_every_whitespace_character():
+    import re
+    import sys
+
+    from widgetserver.sanitize import _WHITESPACE
+
+    listed = re.compile(f"[{_WHITESPACE}]")
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if char.isspace() and code > 0x9F:
+            assert listed.match(char), f"U+{code:04X} is whitespace"
+        elif code > 0x9F:
+            assert not listed.match(char), f"U+{code:04X} is not whitespace"

@@ -349,3 +349,22 @@ def test_get_review_of_another_shop_is_none(db, shop, other_shop_key):
     with pytest.raises(store.StoreError):
         store.update_review(db, beta["id"], review_id, rating=1, title="", body="", author="a")
     assert store.recompute(db) == []
+
+
+# --- the audit chain's payload, written out -------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_any_text = st.text(max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_any_text, st.one_of(st.none(), st.integers(0, 2**62)), _any_text, _any_text, _any_text, _any_text,
+       st.dictionaries(_any_text, st.one_of(st.none(), st.booleans(), st.integers(), _any_text), max_size=4))
+def test_chain_payload_is_the_encoders_text(at, shop_id, actor, action, entity, entity_id, data):
+    """Entries hashed with the written-out payload verify with the encoder (verify_audit, audit exports)."""
+    data_text = store._DATA_JSON.encode(data)
+    fields = {"at": at, "shop_id": shop_id, "actor": actor, "action": action, "entity": entity,
+              "entity_id": entity_id, "data": data_text}
+    assert store._chain_payload(at, shop_id, actor, action, entity, entity_id, data_text) == \
+        store._CHAIN_JSON.encode(fields)

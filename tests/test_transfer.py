@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from marshmallow import ValidationError
 
 from widgetserver import create_app, schemas, store
@@ -276,7 +276,14 @@ _values = st.one_of(
                      "1990-05-01T00:00:00Z", "1994-12-31T23:30:00-02:00", "0001-01-01T00:00:00+01:00", "SKU\ufffe",
                      "e\x85", "9999-12-31T23:59:59-05:00"]),
 )
-_rows = st.dictionaries(st.sampled_from(sorted(schemas._IMPORT_FIELDS) + ["verified", "stars"]), _values, max_size=8)
+_PLAIN_REVIEW = {"rating": 4, "title": "Mooi", "body": "Goed.", "author": "Anna", "created_at": "2024-01-02T03:04:05Z",
+                 "product": "SKU-1", "locale": "nl", "external_id": "e1"}
+_rows = st.one_of(
+    st.dictionaries(st.sampled_from(sorted(schemas._IMPORT_FIELDS) + ["verified", "stars"]), _values, max_size=8),
+    st.builds(lambda drop, changes: {k: v for k, v in {**_PLAIN_REVIEW, **changes}.items() if k not in drop},
+              st.sets(st.sampled_from(sorted(_PLAIN_REVIEW)), max_size=2),
+              st.dictionaries(st.sampled_from(sorted(_PLAIN_REVIEW) + ["stars"]), _values, max_size=2)),
+)
 
 
 def test_shortcut_covers_exactly_the_schema_fields():
@@ -285,6 +292,11 @@ def test_shortcut_covers_exactly_the_schema_fields():
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_rows)
+@example({**_PLAIN_REVIEW, "created_at": "3024-01-01T00:00:00Z"})
+@example({**_PLAIN_REVIEW, "created_at": "1994-12-31T23:30:00-02:00"})
+@example({**_PLAIN_REVIEW, "author": "x" * 101})
+@example({**_PLAIN_REVIEW, "rating": 6})
+@example({**_PLAIN_REVIEW, "rating": True})
 def test_shortcut_never_accepts_what_the_schema_refuses_and_agrees_on_the_rest(row):
     schema = schemas.ReviewImportSchema()
     try:
@@ -305,3 +317,91 @@ def test_shortcut_never_accepts_what_the_schema_refuses_and_agrees_on_the_rest(r
 ])
 def test_shortcut_takes_plain_rows(row):
     assert schemas._plain_review_import(row) == schemas.ReviewImportSchema().load(row)
+
+
+# --- the shortcut for whole import rows agrees with the schemas -----------------------
+
+_text_values = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["1", "5", "0", "6", " 5", "5 ", "05", "4.5", "٣", "Anna", " Anna", "Jan  Smit", "<b>x</b>",
+                     "a\x00b", "x" * 101, "SKU-1", "a/b", "nl", "xx", "2024-01-02T03:04:05Z", "2024-01-02",
+                     "2024-01-02T03:04:05+02:00", "0001-01-01T00:00:00+01:00", "3024-01-01T00:00:00Z",
+                     "Goed.\n\nSnel.", "Goed.\n\n\nSnel.", "é", "e\u0301", "ext-1", "Klantenservice", "\ufffe"]),
+)
+_PLAIN_ROW = {"rating": "4", "title": "Mooi", "body": "Goed.\n\nSnel.", "author": "Anna", "locale": "nl",
+              "created_at": "2024-01-02T03:04:05Z", "product": "SKU-1", "product_name": "Jurk", "external_id": "e1",
+              "reply_body": "Dank je", "reply_author": "Sanne", "reply_role": "Klantenservice"}
+# a plainly valid row with a few values changed or left out, so that both ways are taken often
+_import_rows = st.builds(
+    lambda drop, changes: {k: v for k, v in {**_PLAIN_ROW, **changes}.items() if k not in drop and v not in (None, "")},
+    st.sets(st.sampled_from(sorted(_PLAIN_ROW)), max_size=3),
+    st.dictionaries(st.sampled_from(sorted(_PLAIN_ROW)), st.one_of(_text_values, _values), max_size=2),
+)
+
+
+def _row_outcome(raw):
+    from widgetserver.transfer import _RowSchemas
+
+    try:
+        return _RowSchemas().review(raw)
+    except ValidationError:
+        return None
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_import_rows)
+@example({**_PLAIN_ROW, "reply_author": "x" * 101})
+@example({**_PLAIN_ROW, "reply_body": "x" * 5001})
+@example({**_PLAIN_ROW, "reply_role": "<b></b>"})
+@example({**_PLAIN_ROW, "created_at": "3024-01-01T00:00:00Z"})
+@example({**_PLAIN_ROW, "created_at": "1994-12-31T23:30:00-02:00"})
+@example({**_PLAIN_ROW, "title": "y" * 201})
+@example({**_PLAIN_ROW, "rating": "6"})
+@example({**_PLAIN_ROW, "locale": "xx"})
+@example({**_PLAIN_ROW, "external_id": "x" * 129})
+@example({k: v for k, v in _PLAIN_ROW.items() if k != "reply_role"})
+def test_row_shortcut_never_accepts_what_the_schemas_refuse_and_agrees_on_the_rest(raw):
+    fast = schemas.plain_import_row(dict(raw))
+    if fast is not None:
+        assert fast == _row_outcome(dict(raw))
+
+
+def test_row_shortcut_takes_plain_csv_rows():
+    raw = {"rating": "4", "title": "Mooi", "body": "Goed.\n\nSnel.", "author": "Anna", "created_at": "2024-01-02T03:04:05Z",
+           "product": "SKU-1", "product_name": "Jurk", "locale": "nl", "external_id": "e1",
+           "reply_body": "Dank je!", "reply_author": "Sanne", "reply_role": "Klantenservice"}
+    fast = schemas.plain_import_row(dict(raw))
+    assert fast is not None and fast == _row_outcome(dict(raw))
+    assert fast["reply"] == {"body": "Dank je!", "author": "Sanne", "role": "Klantenservice"}
+
+
+# --- what a CSV file can get wrong ---------------------------------------------------
+
+
+def test_a_row_with_more_values_than_columns_is_refused_not_cut(db, shop):
+    csv_text = "rating,author,body\n5,Anna,Goed\n4,Bram,Prima, snel geleverd\n3,Chris,Oké,,\n"
+    with pytest.raises(ImportFailed) as exc:
+        import_reviews(db, shop, io.StringIO(csv_text), "csv", ",")
+    assert exc.value.problems == [(3, "4 values, but the header names 3 columns; put a value that holds the "
+                                      "delimiter ',' in double quotes")]  # line 4's extra values are empty: fine
+    assert store.summary_for(db, shop["id"])["count"] == 0
+
+
+def test_a_column_named_twice_is_refused(db, shop):
+    with pytest.raises(ImportFailed) as exc:
+        import_reviews(db, shop, io.StringIO("rating,author,rating\n5,Anna,1\n"), "csv", ",")
+    assert exc.value.problems == [(1, "column(s) rating appear more than once; keep one of each")]
+
+
+def test_product_columns_are_sanitised_and_checked_like_the_api(db, shop):
+    csv_text = ("rating,author,product,product_name,product_url\n"
+                "5,Anna,NEW-1,<b>Jurk</b>  Linde,https://acme.example/jurk\n"
+                "4,Bram,NEW-2,Trui,javascript:alert(1)\n"
+                "3,Chris,NEW-3,<i></i>,\n")
+    with pytest.raises(ImportFailed) as exc:
+        import_reviews(db, shop, io.StringIO(csv_text), "csv", ",")
+    assert [line for line, _ in exc.value.problems] == [3, 4]
+    assert exc.value.problems[0][1].startswith("product_url: ")
+    assert exc.value.problems[1][1].startswith("product_name: Must not be empty")
+    import_reviews(db, shop, io.StringIO(csv_text.split("4,Bram")[0]), "csv", ",")
+    assert store.product_by_sku(db, shop["id"], "NEW-1")["name"] == "Jurk Linde"

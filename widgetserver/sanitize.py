@@ -61,20 +61,25 @@ def clean_text(value: str, *, multiline: bool = True) -> str:
     hides a tag behind entities ("&lt;b&gt;") cannot come back as markup.
     :raise UnsafeText: when the text contains a NUL byte, or entities nested too deep to settle.
     """
-    if not (_UNTIDY_TEXT if multiline else _UNTIDY_LINE).search(value) and (
-            value.isascii() or unicodedata.is_normalized("NFC", value)):
-        return value  # nothing below would change it (tests/test_sanitize.py checks against the full pass)
+    if multiline:
+        tidy = (not _UNTIDY_IN_TEXT.search(value) and " \n" not in value and "\n\n\n" not in value
+                and value[:1] not in " \n" and value[-1:] not in " \n")
+    else:
+        tidy = not _UNTIDY_ON_LINE.search(value) and "  " not in value and value[:1] != " " and value[-1:] != " "
+    if tidy and (value.isascii() or unicodedata.is_normalized("NFC", value)):
+        return value  # nothing the full pass does would change it (tests/test_sanitize.py checks this)
     return _clean_fully(value, multiline)
 
 
-# Text in which none of these matches, and which is NFC, is clean already: no control character (a
-# newline only in multi-line text), no "<" or "&" (markup, entities), no noncharacter or lone surrogate,
-# no whitespace at either end or, on one line, other than single spaces; in multi-line text no
-# whitespace at the end of a line and no more than one blank line in a row. An import's rows are
-# nearly all like that: checking is ~10x cheaper than the full pass.
-_UNTIDY_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f<&\ud800-\udfff\ufffe\uffff]|[^\S ]|  |\A | \Z")
-_UNTIDY_TEXT = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f<&\ud800-\udfff\ufffe\uffff]|[^\S \n]|[ \n]\n\n|"
-                          r" \n|\A\s|\s\Z")
+# Text is clean already when it is NFC and has none of these characters — control characters (a newline
+# only in multi-line text), "<" and "&" (markup, entities), lone surrogates, noncharacters, whitespace other
+# than the space — nor whitespace at either end, two spaces in a row (one line), or in multi-line text a
+# space before a newline or more than one blank line in a row. An import's rows nearly all are: checking
+# costs a tenth of the full pass. _WHITESPACE is every character str.isspace() knows but the space, newline
+# and the controls listed anyway (tests/test_sanitize.py checks it against all of Unicode).
+_WHITESPACE = "\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_UNTIDY_ON_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f<&{_WHITESPACE}\ud800-\udfff\ufffe\uffff]")
+_UNTIDY_IN_TEXT = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f<&{_WHITESPACE}\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean_fully(value: str, multiline: bool) -> str:

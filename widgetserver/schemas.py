@@ -273,10 +273,46 @@ def load_review_import(schema: ReviewImportSchema, data: dict) -> dict:
 
 
 def _plain_review_import(data: dict) -> dict | None:
-    if not data.keys() <= _IMPORT_FIELDS or "author" not in data or "rating" not in data:
+    if not data.keys() <= _IMPORT_FIELDS:
         return None
-    rating = data["rating"]
-    if type(rating) is not int or not 1 <= rating <= 5:
+    rating = data.get("rating")
+    return _plain_review(data, rating if type(rating) is int else None)
+
+
+def plain_import_row(raw: dict) -> dict | None:
+    """A row of an import file that is plainly valid as it stands, in `store.add_reviews`' form (product_sku,
+    reply); None for anything else, which then goes through the schemas (`transfer._RowSchemas.review`).
+
+    The row's values are CSV text or JSON values; other import columns (product_name, ...) are ignored
+    here. tests/test_transfer.py checks on generated rows that both ways agree.
+    """
+    rating = raw.get("rating")
+    review = _plain_review(raw, _RATING_TEXT.get(rating) if type(rating) is str else
+                           rating if type(rating) is int else None)
+    if review is None:
+        return None
+    reply = None
+    if "reply_body" in raw or "reply_author" in raw or "reply_role" in raw:
+        reply = {}
+        try:
+            for name, multiline, high in _REPLY_TEXT:
+                value = raw.get("reply_" + name)
+                if type(value) is not str:
+                    return None
+                text = clean_text(value, multiline=multiline)
+                if not 1 <= len(text) <= high:
+                    return None
+                reply[name] = text
+        except UnsafeText:
+            return None
+    review["product_sku"] = review.pop("product")
+    review["reply"] = reply
+    return review
+
+
+def _plain_review(data: dict, rating: int | None) -> dict | None:
+    # ReviewImportSchema's checks, for values of the expected type; None as soon as anything is odd.
+    if rating is None or not 1 <= rating <= 5:
         return None
     out = {"rating": rating}
     try:
@@ -296,12 +332,16 @@ def _plain_review_import(data: dict) -> dict | None:
             return None
         try:
             created = datetime.fromisoformat(created)
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=timezone.utc)
-            if store.time_problem(created, ahead=store.REVIEW_AHEAD):
+        except ValueError:
+            return None
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        elif created.tzinfo is not timezone.utc:
+            try:
+                created = created.astimezone(timezone.utc)
+            except OverflowError:
                 return None
-            created = created.astimezone(timezone.utc)
-        except (ValueError, OverflowError):
+        if not store.EARLIEST <= created <= store.utcnow() + store.REVIEW_AHEAD:
             return None
     out["created_at"] = created
     product = data.get("product")
@@ -322,6 +362,8 @@ def _plain_review_import(data: dict) -> dict | None:
 
 _IMPORT_FIELDS = {"rating", "title", "body", "author", "created_at", "product", "locale", "external_id"}
 _IMPORT_TEXT = (("title", False, 0, 200), ("body", True, 0, 10000), ("author", False, 1, 100))
+_REPLY_TEXT = (("body", True, 5000), ("author", False, 100), ("role", False, 100))
+_RATING_TEXT = {str(n): n for n in range(1, 6)}
 
 
 class ReplyInputSchema(Schema):

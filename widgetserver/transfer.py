@@ -30,14 +30,24 @@ class ImportFailed(Exception):
 
 
 def _rows_csv(stream: IO[str], delimiter: str = ",") -> Iterator[tuple[int, dict]]:
-    reader = csv.DictReader(stream, delimiter=delimiter)
-    unknown = [c for c in (reader.fieldnames or []) if c not in KNOWN_COLUMNS]
+    """(line number, {column: value}) per record, empty values left out; a bad header fails the file."""
+    reader = csv.reader(stream, delimiter=delimiter)
+    names = next(reader, [])
+    unknown = [c for c in names if c not in KNOWN_COLUMNS]
     if unknown:
         raise ImportFailed([(1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(KNOWN_COLUMNS)}"
-                                + (f" (read with delimiter {delimiter!r})" if len(reader.fieldnames or []) == 1 else ""))])
+                                + (f" (read with delimiter {delimiter!r})" if len(names) == 1 else ""))])
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise ImportFailed([(1, f"column(s) {', '.join(twice)} appear more than once; keep one of each")])
+    width = len(names)
     line = reader.line_num + 1
     for row in reader:
-        yield line, {k: v for k, v in row.items() if v not in (None, "")}
+        if len(row) > width and any(value.strip() for value in row[width:]):
+            yield line, {"__error__": f"{len(row)} values, but the header names {width} columns; put a value that "
+                                      f"holds the delimiter {delimiter!r} in double quotes"}
+        elif row:  # blank lines are skipped
+            yield line, {name: value for name, value in zip(names, row) if value}
         line = reader.line_num + 1
 
 
@@ -93,9 +103,7 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
         rows = _rows_csv(stream, delimiter)
     else:
         rows = _rows_jsonl(stream)
-    review_schema = schemas.ReviewImportSchema()
-    reply_schema = schemas.ReplyInputSchema()
-    product_schema = schemas.ProductInputSchema()
+    checked = _RowSchemas()
     known_skus = {sku for (sku,) in db.execute("SELECT sku FROM products WHERE shop_id = ?", [shop["id"]])}
     problems: list[tuple[int, str]] = []
     products: dict[str, dict] = {}
@@ -109,29 +117,27 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
             continue
         if "__product__" in raw:
             try:
-                p = product_schema.load({k: v for k, v in raw["__product__"].items() if k in product_schema.fields})
+                p = checked.product.load({k: v for k, v in raw["__product__"].items() if k in checked.product.fields})
                 products[p.pop("sku")] = p
             except ValidationError as exc:
                 problems.append((line, _describe(exc)))
             continue
-        review_data = {k: raw[k] for k in REVIEW_COLUMNS if k in raw}
-        if "rating" in review_data and isinstance(review_data["rating"], str):
-            number = whole_number(review_data["rating"], max_digits=1)
-            review_data["rating"] = review_data["rating"] if number is None else number
-        try:
-            review = schemas.load_review_import(review_schema, review_data)
-            reply = None
-            if any(k in raw for k in REPLY_COLUMNS):
-                reply = reply_schema.load({k.removeprefix("reply_"): raw.get(k, "") for k in REPLY_COLUMNS})
-        except ValidationError as exc:
-            problems.append((line, _describe(exc)))
-            continue
-        sku = review["product"]
+        review = schemas.plain_import_row(raw)
+        if review is None:
+            try:
+                review = checked.review(raw)
+            except ValidationError as exc:
+                problems.append((line, _describe(exc)))
+                continue
+        sku = review["product_sku"]
         if sku and sku not in products and sku not in known_skus:
-            if raw.get("product_name"):
-                products[sku] = {"name": raw["product_name"], "url": raw.get("product_url")}
-            else:
+            if "product_name" not in raw:
                 problems.append((line, f"product: unknown SKU {sku!r}; create the product first or add a product_name column"))
+                continue
+            try:
+                products[sku] = checked.new_product(sku, raw)
+            except ValidationError as exc:
+                problems.append((line, _describe(exc)))
                 continue
         external_id = review["external_id"]
         if external_id:
@@ -139,11 +145,9 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
                 problems.append((line, f"external_id: {external_id!r} is on line {external_lines[external_id]} already"))
                 continue
             external_lines[external_id] = line
-        if raw.get("__status__"):
+        if "__status__" in raw:
             statuses.append((len(reviews), raw["__status__"]))
-        reviews.append({"rating": review["rating"], "author": review["author"], "title": review["title"],
-                        "body": review["body"], "locale": review["locale"], "product_sku": sku,
-                        "created_at": review["created_at"], "external_id": external_id, "reply": reply})
+        reviews.append(review)
         lines.append(line)
     taken = _taken_external_ids(db, shop["id"], list(external_lines))
     problems += [(external_lines[e], f"external_id: {e!r} was imported already") for e in taken]
@@ -158,6 +162,40 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
         for index, (status, reason) in statuses:
             store.set_review_status(db, shop["id"], ids[index], status, reason, actor="import")
     return {"reviews": len(reviews), "products": len(products), "replies": sum(1 for r in reviews if r["reply"])}
+
+
+class _RowSchemas:
+    """The schemas a row goes through when it is not plainly valid (`schemas.plain_import_row`): they say
+    what is wrong. Built once per import."""
+
+    def __init__(self):
+        self.review_schema = schemas.ReviewImportSchema()
+        self.reply_schema = schemas.ReplyInputSchema()
+        self.product = schemas.ProductInputSchema()
+
+    def review(self, raw: dict) -> dict:
+        """The row's review (and reply) in `store.add_reviews`' form. :raise ValidationError: what is wrong."""
+        data = {k: raw[k] for k in REVIEW_COLUMNS if k in raw}
+        if isinstance(data.get("rating"), str):
+            number = whole_number(data["rating"], max_digits=1)
+            data["rating"] = data["rating"] if number is None else number
+        review = self.review_schema.load(data)
+        reply = None
+        if any(k in raw for k in REPLY_COLUMNS):
+            reply = self.reply_schema.load({k.removeprefix("reply_"): raw.get(k, "") for k in REPLY_COLUMNS})
+        return {"rating": review["rating"], "author": review["author"], "title": review["title"],
+                "body": review["body"], "locale": review["locale"], "product_sku": review["product"],
+                "created_at": review["created_at"], "external_id": review["external_id"], "reply": reply}
+
+    def new_product(self, sku: str, raw: dict) -> dict:
+        """The product a row names (product_name, product_url) for a SKU the shop does not have yet."""
+        data = {"sku": sku, "name": raw.get("product_name"), **({"url": raw["product_url"]} if "product_url" in raw else {})}
+        try:
+            product = self.product.load(data)
+        except ValidationError as exc:
+            raise ValidationError({f"product_{k}": v for k, v in exc.messages.items()}) from None
+        del product["sku"]
+        return product
 
 
 def _taken_external_ids(db, shop_id: int, external_ids: list[str]) -> list[str]:
