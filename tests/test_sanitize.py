@@ -231,3 +231,32 @@ def test_the_early_exit_knows_every_whitespace_character():
             assert listed.match(char), f"U+{code:04X} is whitespace"
         elif code > 0x9F:
             assert not listed.match(char), f"U+{code:04X} is not whitespace"
+
+
+# --- a whole column at once -------------------------------------------------------------
+
+from widgetserver.sanitize import column_is_clean  # noqa: E402
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_near_clean, max_size=6), st.booleans())
+@example(["a", "b "], False)
+@example(["a ", "b"], False)
+@example(["a", " b"], False)
+@example(["a", " b"], True)
+@example(["a ", "b"], True)
+@example(["a\n", "b"], True)
+@example(["a", "\nb"], True)
+@example(["a\x00b"], False)
+@example(["e\u0301", "a"], False)
+@example(["a", "\u0301"], False)
+def test_a_clean_column_is_clean_value_by_value(values, multiline):
+    if column_is_clean(values, multiline=multiline):
+        assert all(_outcome(lambda v=v: clean_text(v, multiline=multiline)) == v for v in values)
+
+
+@pytest.mark.parametrize("values, multiline", [
+    (["Goed product", "Snel geleverd", "één keer"], False), (["Goed.\n\nSnel.", "", "Prima"], True), ([], True),
+])
+def test_plain_columns_are_clean(values, multiline):
+    assert column_is_clean(values, multiline=multiline)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -226,6 +227,11 @@ def test_a_large_import_stores_exactly_what_a_row_by_row_insert_stores(tmp_path,
     db = store.connect(bulk)
     assert store.recompute(db) == [] and store.verify_audit(db)[1] == []
     assert store.check_rows(db) == []
+    for (data,) in db.execute("SELECT data FROM audit_log WHERE actor = 'import'"):  # as the encoder writes it
+        assert data == store._DATA_JSON.encode(json.loads(data))
+    assert {json.loads(d)["product"] for (d,) in db.execute("SELECT data FROM audit_log WHERE entity = 'review'"
+                                                            " AND actor = 'import'")} == {"SKU-1", "NEW-0", "NEW-1",
+                                                                                           "NEW-2", "NEW-3", None}
     months = db.execute("SELECT sum(count) FROM review_months WHERE shop_id = 1").fetchone()[0]
     assert months == 82  # two earlier reviews of this shop + 80 imported, counted without the trigger
     db.conn.close()
@@ -405,3 +411,72 @@ def test_product_columns_are_sanitised_and_checked_like_the_api(db, shop):
     assert exc.value.problems[1][1].startswith("product_name: Must not be empty")
     import_reviews(db, shop, io.StringIO(csv_text.split("4,Bram")[0]), "csv", ",")
     assert store.product_by_sku(db, shop["id"], "NEW-1")["name"] == "Jurk Linde"
+
+
+# --- CSV records checked a block at a time agree with the rows one by one -----------------
+
+_CSV_NAMES = ["rating", "title", "body", "author", "created_at", "product", "product_name", "locale", "external_id",
+              "reply_body", "reply_author", "reply_role"]
+_csv_values = st.one_of(
+    st.sampled_from(["", "", "1", "5", "9", "Anna", "Anna ", "a  b", "Goed.\n\nSnel.", "Goed. \nSnel.", "<b>x</b>",
+                     "é", "e\u0301", "x" * 101, "y" * 201, "SKU-1", "a/b", "nl", "xx", "2024-01-02T03:04:05Z",
+                     "2024-02-30T03:04:05Z", "2024-01-02T03:04:05", "2024-01-02T03:04:05+02:00", "1994-12-31T23:59:59Z",
+                     "3024-01-01T00:00:00Z", "ext-1", "ext-2", "a\x00b", "\ufffe", "Klantenservice"]),
+    st.text(max_size=8),
+)
+
+
+def _csv_record(changes: dict) -> list[str]:
+    return [changes.get(name, "" if name.startswith("reply") else value) for name, value in
+            zip(_CSV_NAMES, ["4", "Mooi", "Goed.", "Anna", "2024-01-02T03:04:05Z", "SKU-1", "Jurk", "nl", "",
+                             "", "", ""])]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(st.sampled_from(_CSV_NAMES), _csv_values, max_size=3), min_size=1, max_size=5))
+@example([{"title": "Mooi "}, {"created_at": "2024-02-30T03:04:05Z"}])
+@example([{"created_at": "3024-01-01T00:00:00Z"}])
+@example([{"created_at": ""}, {"locale": ""}, {"reply_body": "Dank", "reply_author": "Sanne", "reply_role": "CS"}])
+@example([{"reply_body": "Dank", "reply_author": "Sanne"}])
+@example([{"external_id": "x" * 129}])
+def test_a_block_of_records_gives_what_each_record_gives(changes):
+    records = [_csv_record(c) for c in changes]
+    latest = store.utcnow() + store.REVIEW_AHEAD
+    block = schemas.plain_import_chunk(dict(zip(_CSV_NAMES, zip(*records))), len(records), latest)
+    one_by_one = [schemas.plain_import_row({k: v for k, v in zip(_CSV_NAMES, r) if v}, latest) for r in records]
+    if block is not None:
+        assert block == one_by_one
+
+
+def test_plain_blocks_are_taken_at_once():
+    records = [_csv_record({"external_id": f"e{i}", "title": "Mooi " if i == 3 else "Mooi"}) for i in range(10)]
+    block = schemas.plain_import_chunk(dict(zip(_CSV_NAMES, zip(*records))), 10, store.utcnow())
+    assert block is not None and block[3]["title"] == "Mooi" and block[9]["external_id"] == "e9"
+
+
+def test_blocks_and_rows_store_the_same_and_report_the_same(tmp_path, monkeypatch):
+    """The same files imported with blocks of 7 records and row by row: same database, or same problems."""
+    from widgetserver import transfer
+
+    good = _import_file_text()
+    bad = good.replace("Koper 13,", ",").replace("ext-40,", "ext-41,").replace(",NEW-2,Nieuw NEW-2,", ",NEW-9,,", 1)
+    outcomes = {}
+    for way in ("blocks", "rows"):
+        monkeypatch.setattr(transfer, "CHUNK_ROWS", 7)
+        if way == "rows":
+            monkeypatch.setattr(transfer._Import, "take_chunk", lambda *args: False)
+        path = str(tmp_path / f"{way}.db")
+        monkeypatch.setattr(store, "utcnow", lambda: FROZEN)
+        create_app({"TESTING": True, "DATABASE": path})
+        db = store.connect(path)
+        row = store.create_shop(db, "acme", "Acme", "https://acme.example", "nl")
+        store.upsert_product(db, row["id"], "SKU-1", name="Jurk")
+        with pytest.raises(ImportFailed) as exc:
+            import_reviews(db, row, io.StringIO(bad, newline=""), "csv")
+        import_reviews(db, row, io.StringIO(good, newline=""), "csv")
+        db.conn.close()
+        outcomes[way] = (exc.value.problems, _whole_database(path))
+    assert outcomes["blocks"] == outcomes["rows"]
+    assert outcomes["rows"][0] == [  # each record is three lines long (its body has a blank line)
+        (32, "product: unknown SKU 'NEW-9'; create the product first or add a product_name column"),
+        (41, "author: Missing data for required field."), (125, "external_id: 'ext-41' is on line 122 already")]

@@ -82,6 +82,34 @@ _UNTIDY_ON_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f<&{_WHITESPACE}\ud800-\udfff\u
 _UNTIDY_IN_TEXT = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f<&{_WHITESPACE}\ud800-\udfff\ufffe\uffff]")
 
 
+def column_is_clean(values: list[str] | tuple[str, ...], *, multiline: bool = True) -> bool:
+    """True when `clean_text` would return every one of `values` as it is (false answers may be conservative).
+
+    The same rules as clean_text's early exit, checked on all values at once (joined by NUL, which no
+    clean text holds): an import checks a column of 4,096 values in a few C calls instead of 4,096
+    Python calls. tests/test_sanitize.py checks it against clean_text value by value.
+    """
+    if not values:
+        return True
+    text = "\x00".join(values)
+    if text.count("\x00") != len(values) - 1:
+        return False  # a value holds a NUL itself
+    if multiline:
+        if (_UNTIDY_IN_COLUMN.search(text) or " \n" in text or "\n\n\n" in text or "\x00 " in text
+                or " \x00" in text or "\x00\n" in text or "\n\x00" in text
+                or text[:1] in (" ", "\n") or text[-1:] in (" ", "\n")):
+            return False
+    elif (_UNTIDY_ON_COLUMN.search(text) or "  " in text or "\x00 " in text or " \x00" in text
+          or text[:1] == " " or text[-1:] == " "):
+        return False
+    return text.isascii() or unicodedata.is_normalized("NFC", text)
+
+
+# _UNTIDY_ON_LINE and _UNTIDY_IN_TEXT without NUL, the separator of column_is_clean's joined values.
+_UNTIDY_ON_COLUMN = re.compile(f"[\x01-\x1f\x7f-\x9f<&{_WHITESPACE}\ud800-\udfff\ufffe\uffff]")
+_UNTIDY_IN_COLUMN = re.compile(f"[\x01-\x09\x0b-\x1f\x7f-\x9f<&{_WHITESPACE}\ud800-\udfff\ufffe\uffff]")
+
+
 def _clean_fully(value: str, multiline: bool) -> str:
     if "\x00" in value:
         raise UnsafeText("Contains a NUL byte; remove it and send plain text.")

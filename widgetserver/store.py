@@ -875,15 +875,17 @@ def audit(db, *, shop_id: int | None, actor: str, action: str, entity: str, enti
     audit_many(db, shop_id=shop_id, actor=actor, entries=[(action, entity, entity_id, data)])
 
 
-def audit_many(db, *, shop_id: int | None, actor: str, entries: list[tuple[str, str, object, dict]]) -> None:
-    """Append one chained entry per (action, entity, entity_id, data), as `audit` would one by one."""
+def audit_many(db, *, shop_id: int | None, actor: str, entries: list[tuple[str, str, object, dict | str]]) -> None:
+    """Append one chained entry per (action, entity, entity_id, data), as `audit` would one by one.
+
+    `data` is a dict, or its JSON text exactly as _DATA_JSON writes it (keys sorted, ", " and ": ")."""
     row = db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     prev = row[0] if row else "0" * 64
     at = now_text()
     values = []
     sha256, encode = hashlib.sha256, _DATA_JSON.encode
     for action, entity, entity_id, data in entries:
-        entity_id, data = str(entity_id), encode(data)
+        entity_id, data = str(entity_id), data if type(data) is str else encode(data)
         digest = sha256((prev + _chain_payload(at, shop_id, actor, action, entity, entity_id, data)).encode()).hexdigest()
         values.append((at, shop_id, actor, action, entity, entity_id, data, prev, digest))
         prev = digest
@@ -1219,7 +1221,8 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
     """Store many published reviews as `add_review` would, in one transaction and a few statements.
 
     Each item has `add_review`'s keyword arguments (rating, author, title, body, locale,
-    product_sku, created_at, external_id) and optionally `reply` (body, author, role). Every
+    product_sku, created_at, external_id) and optionally `reply` (body, author, role); created_at may
+    also be text in stored form (`format_time`'s), as an import's shortcut writes it. Every
     review and reply still gets its own hash-chained audit entry; the aggregates move once per
     (product, rating) and the data version once. Returns the new ids in order.
 
@@ -1251,15 +1254,17 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
         # order appends to each index instead of touching pages all over it (~2x faster at 100k).
         first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM reviews").fetchone()[0]
         now = now_text()
-        created_texts = [format_time(r["created_at"]) if r.get("created_at") else now for r in reviews]
+        created_texts = [_stored_time(r.get("created_at"), now) for r in reviews]
         order = sorted(range(len(reviews)), key=created_texts.__getitem__)
         ids = [0] * len(reviews)
         rows, entries, replies = [], [], []
+        sku_json = {sku: _string(sku) for sku in skus} | {None: "null"}
+        source_json = _string(source)
         deltas: dict[int, list[int]] = {}  # aggregates key -> [count, rating_sum, r1..r5]
         for review_id, index in enumerate(order, start=first):
             r = reviews[index]
             ids[index] = review_id
-            sku = r.get("product_sku")
+            sku = r.get("product_sku") or None
             product_id = product_ids[sku] if sku else None
             created = created_texts[index]
             rating = r["rating"]
@@ -1272,8 +1277,9 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
                 delta[0] += 1
                 delta[1] += rating
                 delta[rating + 1] += 1
+            # {"rating": .., "source": .., "verified": false, "product": ..} as _DATA_JSON writes it, written out
             entries.append(("create", "review", review_id,
-                            {"rating": rating, "source": source, "verified": False, "product": sku}))
+                            f'{{"product": {sku_json[sku]}, "rating": {rating}, "source": {source_json}, "verified": false}}'))
             reply = r.get("reply")
             if reply:
                 replies.append((review_id, reply["body"], reply["author"], reply["role"], now, now))
@@ -1339,6 +1345,16 @@ def _indexes_rebuilt_after(db, table: str, *, bulk: bool) -> Iterator[bool]:
     yield True
     for _, _, sql in saved:
         db.execute(sql)
+
+
+def _stored_time(value: datetime | str | None, default: str) -> str:
+    if value is None:
+        return default
+    if type(value) is str:
+        if not TIME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a time in stored form (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
+        return value
+    return format_time(value)
 
 
 @contextmanager

@@ -13,8 +13,9 @@ from marshmallow import ValidationError
 
 from . import schemas, store
 from .errors import _flatten
-from .sanitize import whole_number
+from .sanitize import UnsafeText, clean_text, whole_number
 
+CHUNK_ROWS = 4096  # CSV records checked column by column at a time (schemas.plain_import_chunk)
 REVIEW_COLUMNS = ("rating", "title", "body", "author", "created_at", "product", "locale", "external_id")
 PRODUCT_COLUMNS = ("product_name", "product_url")
 REPLY_COLUMNS = ("reply_body", "reply_author", "reply_role")
@@ -29,26 +30,41 @@ class ImportFailed(Exception):
         self.problems = problems
 
 
-def _rows_csv(stream: IO[str], delimiter: str = ",") -> Iterator[tuple[int, dict]]:
-    """(line number, {column: value}) per record, empty values left out; a bad header fails the file."""
-    reader = csv.reader(stream, delimiter=delimiter)
+def _csv_header(reader) -> list[str]:
+    """The column names of a CSV file; a bad header fails the file."""
     names = next(reader, [])
     unknown = [c for c in names if c not in KNOWN_COLUMNS]
     if unknown:
         raise ImportFailed([(1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(KNOWN_COLUMNS)}"
-                                + (f" (read with delimiter {delimiter!r})" if len(names) == 1 else ""))])
+                                + (f" (read with delimiter {reader.dialect.delimiter!r})" if len(names) == 1 else ""))])
     twice = sorted({c for c in names if names.count(c) > 1})
     if twice:
         raise ImportFailed([(1, f"column(s) {', '.join(twice)} appear more than once; keep one of each")])
-    width = len(names)
+    return names
+
+
+def _csv_chunks(reader, size: int = CHUNK_ROWS) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """(line numbers, records) in blocks of up to `size` records; blank lines are skipped."""
+    lines, records = [], []
     line = reader.line_num + 1
-    for row in reader:
-        if len(row) > width and any(value.strip() for value in row[width:]):
-            yield line, {"__error__": f"{len(row)} values, but the header names {width} columns; put a value that "
-                                      f"holds the delimiter {delimiter!r} in double quotes"}
-        elif row:  # blank lines are skipped
-            yield line, {name: value for name, value in zip(names, row) if value}
+    for record in reader:
+        if record:
+            lines.append(line)
+            records.append(record)
+            if len(records) == size:
+                yield lines, records
+                lines, records = [], []
         line = reader.line_num + 1
+    if records:
+        yield lines, records
+
+
+def _csv_row(names: list[str], record: list[str], delimiter: str) -> dict:
+    """One record as {column: value}, empty values left out; more values than columns is an error."""
+    if len(record) > len(names) and any(value.strip() for value in record[len(names):]):
+        return {"__error__": f"{len(record)} values, but the header names {len(names)} columns; put a value that "
+                             f"holds the delimiter {delimiter!r} in double quotes"}
+    return {name: value for name, value in zip(names, record) if value}
 
 
 def _rows_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict]]:
@@ -93,75 +109,130 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
     """Validate every row, then import all of them in one transaction, or none.
 
     `delimiter` of a CSV: "," or ";" (or tab); by default read from its header line (`sniff_delimiter`).
+    A CSV's records are checked a block at a time, column by column (`schemas.plain_import_chunk`);
+    a block with anything unusual in it, and every JSON line, is checked row by row, where the
+    schemas say what is wrong.
     :raise ImportFailed: listing every bad row by line number.
     """
+    state = _Import(db, shop)
     if fmt == "csv":
         if delimiter is None:
             start = stream.tell()
             delimiter = sniff_delimiter(stream.read(4096))
             stream.seek(start)
-        rows = _rows_csv(stream, delimiter)
+        reader = csv.reader(stream, delimiter=delimiter)
+        names = _csv_header(reader)
+        for lines, records in _csv_chunks(reader):
+            if not state.take_chunk(names, lines, records):
+                for line, record in zip(lines, records):
+                    state.take(line, _csv_row(names, record, delimiter))
     else:
-        rows = _rows_jsonl(stream)
-    checked = _RowSchemas()
-    known_skus = {sku for (sku,) in db.execute("SELECT sku FROM products WHERE shop_id = ?", [shop["id"]])}
-    problems: list[tuple[int, str]] = []
-    products: dict[str, dict] = {}
-    reviews: list[dict] = []
-    lines: list[int] = []
-    statuses: list[tuple[int, tuple]] = []  # (index in reviews, (status, reason))
-    external_lines: dict[str, int] = {}
-    for line, raw in rows:
-        if "__error__" in raw:
-            problems.append((line, raw["__error__"]))
-            continue
-        if "__product__" in raw:
-            try:
-                p = checked.product.load({k: v for k, v in raw["__product__"].items() if k in checked.product.fields})
-                products[p.pop("sku")] = p
-            except ValidationError as exc:
-                problems.append((line, _describe(exc)))
-            continue
-        review = schemas.plain_import_row(raw)
-        if review is None:
-            try:
-                review = checked.review(raw)
-            except ValidationError as exc:
-                problems.append((line, _describe(exc)))
-                continue
-        sku = review["product_sku"]
-        if sku and sku not in products and sku not in known_skus:
-            if "product_name" not in raw:
-                problems.append((line, f"product: unknown SKU {sku!r}; create the product first or add a product_name column"))
-                continue
-            try:
-                products[sku] = checked.new_product(sku, raw)
-            except ValidationError as exc:
-                problems.append((line, _describe(exc)))
-                continue
-        external_id = review["external_id"]
-        if external_id:
-            if external_id in external_lines:
-                problems.append((line, f"external_id: {external_id!r} is on line {external_lines[external_id]} already"))
-                continue
-            external_lines[external_id] = line
-        if "__status__" in raw:
-            statuses.append((len(reviews), raw["__status__"]))
-        reviews.append(review)
-        lines.append(line)
-    taken = _taken_external_ids(db, shop["id"], list(external_lines))
-    problems += [(external_lines[e], f"external_id: {e!r} was imported already") for e in taken]
+        for line, raw in _rows_jsonl(stream):
+            state.take(line, raw)
+    taken = _taken_external_ids(db, shop["id"], list(state.external_lines))
+    problems = state.problems + [(state.external_lines[e], f"external_id: {e!r} was imported already") for e in taken]
     if problems:
         raise ImportFailed(sorted(problems))
+    reviews = state.reviews
     with store.write(db):
-        store.upsert_products(db, shop["id"], products, actor="import")
+        store.upsert_products(db, shop["id"], state.products, actor="import")
         try:
             ids = store.add_reviews(db, shop["id"], reviews, source="import", actor="import")
         except store.StoreError as exc:
             raise ImportFailed([(1, f"{exc.field}: {exc.message}")]) from None
-        for index, (status, reason) in statuses:
+        for index, (status, reason) in state.statuses:
             store.set_review_status(db, shop["id"], ids[index], status, reason, actor="import")
-    return {"reviews": len(reviews), "products": len(products), "replies": sum(1 for r in reviews if r["reply"])}
+    return {"reviews": len(reviews), "products": len(state.products),
+            "replies": sum(1 for r in reviews if r["reply"])}
+
+
+class _Import:
+    """What an import has read so far: the reviews and products to store, or the problems found."""
+
+    def __init__(self, db, shop: dict):
+        self.checked = _RowSchemas()
+        self.latest = store.utcnow() + store.REVIEW_AHEAD
+        self.known_skus = {sku for (sku,) in db.execute("SELECT sku FROM products WHERE shop_id = ?", [shop["id"]])}
+        self.problems: list[tuple[int, str]] = []
+        self.products: dict[str, dict] = {}
+        self.reviews: list[dict] = []
+        self.statuses: list[tuple[int, tuple]] = []  # (index in reviews, (status, reason))
+        self.external_lines: dict[str, int] = {}
+
+    def take(self, line: int, raw: dict) -> None:
+        """One row: its review (and product) kept, or its problem noted."""
+        if "__error__" in raw:
+            self.problems.append((line, raw["__error__"]))
+            return
+        checked = self.checked
+        if "__product__" in raw:
+            try:
+                p = checked.product.load({k: v for k, v in raw["__product__"].items() if k in checked.product.fields})
+                self.products[p.pop("sku")] = p
+            except ValidationError as exc:
+                self.problems.append((line, _describe(exc)))
+            return
+        review = schemas.plain_import_row(raw, self.latest)
+        if review is None:
+            try:
+                review = checked.review(raw)
+            except ValidationError as exc:
+                self.problems.append((line, _describe(exc)))
+                return
+        sku = review["product_sku"]
+        if sku and sku not in self.products and sku not in self.known_skus:
+            if "product_name" not in raw:
+                self.problems.append((line, f"product: unknown SKU {sku!r}; create the product first or add a "
+                                            "product_name column"))
+                return
+            try:
+                self.products[sku] = checked.new_product(sku, raw)
+            except ValidationError as exc:
+                self.problems.append((line, _describe(exc)))
+                return
+        external_id = review["external_id"]
+        if external_id:
+            if external_id in self.external_lines:
+                self.problems.append((line, f"external_id: {external_id!r} is on line "
+                                            f"{self.external_lines[external_id]} already"))
+                return
+            self.external_lines[external_id] = line
+        if "__status__" in raw:
+            self.statuses.append((len(self.reviews), raw["__status__"]))
+        self.reviews.append(review)
+
+    def take_chunk(self, names: list[str], lines: list[int], records: list[list[str]]) -> bool:
+        """A block of CSV records that are all plainly valid, all at once: what `take` would keep of each.
+
+        Returns False, having kept nothing, when any record is not (it then goes through `take`).
+        """
+        if len(set(map(len, records))) != 1 or len(records[0]) != len(names):
+            return False
+        columns = dict(zip(names, zip(*records)))
+        reviews = schemas.plain_import_chunk(columns, len(records), self.latest)
+        if reviews is None:
+            return False
+        new_products = {}
+        if "product" in columns:
+            product = columns["product"]
+            first = dict(zip(reversed(product), range(len(product) - 1, -1, -1)))  # SKU -> its first record
+            for sku, i in first.items():
+                if sku and sku not in self.products and sku not in self.known_skus:
+                    raw = {k: columns[k][i] for k in PRODUCT_COLUMNS if columns.get(k, ("",) * len(records))[i]}
+                    if "product_name" not in raw:
+                        return False
+                    try:
+                        new_products[sku] = self.checked.new_product(sku, raw)
+                    except ValidationError:
+                        return False
+        if "external_id" in columns:
+            given = [(e, line) for e, line in zip(columns["external_id"], lines) if e]
+            if len({e for e, _ in given}) != len(given) or not self.external_lines.keys().isdisjoint(e for e, _ in given):
+                return False
+            self.external_lines.update(given)
+        self.products.update(new_products)
+        self.reviews += reviews
+        return True
 
 
 class _RowSchemas:
@@ -185,17 +256,28 @@ class _RowSchemas:
             reply = self.reply_schema.load({k.removeprefix("reply_"): raw.get(k, "") for k in REPLY_COLUMNS})
         return {"rating": review["rating"], "author": review["author"], "title": review["title"],
                 "body": review["body"], "locale": review["locale"], "product_sku": review["product"],
-                "created_at": review["created_at"], "external_id": review["external_id"], "reply": reply}
+                "created_at": review["created_at"] and store.format_time(review["created_at"]),
+                "external_id": review["external_id"], "reply": reply}
 
     def new_product(self, sku: str, raw: dict) -> dict:
         """The product a row names (product_name, product_url) for a SKU the shop does not have yet."""
-        data = {"sku": sku, "name": raw.get("product_name"), **({"url": raw["product_url"]} if "product_url" in raw else {})}
+        name = raw.get("product_name")
+        if "product_url" not in raw and type(name) is str and 1 <= len(name) <= 300 and _is_clean_line(name):
+            return {"name": name, "url": None, "image_url": None, "gtin": None, "product_id": None}  # what the schema gives
+        data = {"sku": sku, "name": name, **({"url": raw["product_url"]} if "product_url" in raw else {})}
         try:
             product = self.product.load(data)
         except ValidationError as exc:
             raise ValidationError({f"product_{k}": v for k, v in exc.messages.items()}) from None
         del product["sku"]
         return product
+
+
+def _is_clean_line(text: str) -> bool:
+    try:
+        return clean_text(text, multiline=False) == text
+    except UnsafeText:
+        return False
 
 
 def _taken_external_ids(db, shop_id: int, external_ids: list[str]) -> list[str]:
