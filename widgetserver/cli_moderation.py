@@ -7,8 +7,16 @@ from __future__ import annotations
 
 import click
 
-from . import moderation, store
+from . import store
 from .cli import audit, db_option, main, open_db, shop_or_fail
+
+
+def _moderation():
+    # Imported when one of these commands runs: loading it (alerts, e-mail, i18n) would add ~0.1 s to the
+    # start of every other command, `widgetserver import` among them.
+    from . import moderation
+
+    return moderation
 
 
 @main.group()
@@ -23,7 +31,7 @@ def reports_list(db_path, shop):
     """Reviews with open reports, oldest first."""
     _, db = open_db(db_path)
     shop_id = shop_or_fail(db, shop)["id"] if shop else None
-    queue = moderation.open_reports(db, shop_id)
+    queue = _moderation().open_reports(db, shop_id)
     if not queue:
         click.echo("No open reports.")
         return
@@ -55,7 +63,7 @@ def reports_decide(db_path, shop, review_id, outcome, reason, note, decided_by):
     _, db = open_db(db_path)
     shop_row = shop_or_fail(db, shop)
     try:
-        decision = moderation.decide(db, shop_row, review_id, outcome, reason=reason, note=note,
+        decision = _moderation().decide(db, shop_row, review_id, outcome, reason=reason, note=note,
                                      decided_by=decided_by, operator=True)
     except store.StoreError as exc:
         raise click.ClickException(exc.message) from None
@@ -78,7 +86,7 @@ def erase_command(db_path, shop, review_id, requested_by, erased_by, yes):
     if not yes:
         click.confirm(f"Erase author, title and body of review {review_id} of {shop} for good?", abort=True)
     try:
-        moderation.erase(db, shop_row["id"], review_id, requested_by=requested_by, erased_by=erased_by)
+        _moderation().erase(db, shop_row["id"], review_id, requested_by=requested_by, erased_by=erased_by)
     except store.StoreError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Erased review {review_id} of {shop}: withdrawn from every page, personal data blanked, audited.")

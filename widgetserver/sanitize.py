@@ -11,8 +11,6 @@ import re
 import threading
 import unicodedata
 
-from bleach.sanitizer import Cleaner
-
 # C0/C1 control characters except tab and newline; also lone surrogates and the noncharacters U+FFFE/U+FFFF.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _MAX_PASSES = 5
@@ -26,13 +24,16 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 _local = threading.local()
 
 
-def _cleaner() -> Cleaner:
+def _cleaner():
     """This thread's bleach Cleaner, built once: building one per call cost most of an import's time.
 
-    (bleach's Cleaner keeps parser state, so it is not shared between threads.)
+    (bleach's Cleaner keeps parser state, so it is not shared between threads.) bleach is imported on
+    first use: most text has no markup, and a CLI command starts quicker without it.
     """
     cleaner = getattr(_local, "cleaner", None)
     if cleaner is None:
+        from bleach.sanitizer import Cleaner
+
         cleaner = _local.cleaner = Cleaner(tags=set(), attributes={}, strip=True, strip_comments=True)
     return cleaner
 

@@ -862,9 +862,19 @@ def _chain_payload(at: str, shop_id: int | None, actor: str, action: str, entity
                    data: str) -> str:
     """`_CHAIN_JSON.encode` of an entry's fields, written out: the same text at a third of the cost
     (an import hashes an entry per review). tests/test_store.py checks it against the encoder."""
-    return (f'{{"action":{_string(action)},"actor":{_string(actor)},"at":{_string(at)},"data":{_string(data)},'
-            f'"entity":{_string(entity)},"entity_id":{_string(entity_id)},'
-            f'"shop_id":{"null" if shop_id is None else int(shop_id)}}}')
+    return _chain_payloads(at, shop_id, actor)(action, entity, entity_id, data)
+
+
+def _chain_payloads(at: str, shop_id: int | None, actor: str):
+    """`_chain_payload` for entries that share their time, shop and actor (one write's)."""
+    middle = f',"actor":{_string(actor)},"at":{_string(at)},"data":'
+    tail = f',"shop_id":{"null" if shop_id is None else int(shop_id)}}}'
+
+    def payload(action: str, entity: str, entity_id: str, data: str) -> str:
+        return (f'{{"action":{_string(action)}{middle}{_string(data)},"entity":{_string(entity)},'
+                f'"entity_id":{_string(entity_id)}{tail}')
+
+    return payload
 
 
 _string = json.encoder.encode_basestring  # a JSON string, as JSONEncoder(ensure_ascii=False) writes it
@@ -883,10 +893,10 @@ def audit_many(db, *, shop_id: int | None, actor: str, entries: list[tuple[str, 
     prev = row[0] if row else "0" * 64
     at = now_text()
     values = []
-    sha256, encode = hashlib.sha256, _DATA_JSON.encode
+    sha256, encode, payload = hashlib.sha256, _DATA_JSON.encode, _chain_payloads(at, shop_id, actor)
     for action, entity, entity_id, data in entries:
         entity_id, data = str(entity_id), data if type(data) is str else encode(data)
-        digest = sha256((prev + _chain_payload(at, shop_id, actor, action, entity, entity_id, data)).encode()).hexdigest()
+        digest = sha256((prev + payload(action, entity, entity_id, data)).encode()).hexdigest()
         values.append((at, shop_id, actor, action, entity, entity_id, data, prev, digest))
         prev = digest
     db.conn.executemany(

@@ -8,11 +8,9 @@ import io
 import json
 from typing import IO, Iterator
 
-import charset_normalizer
 from marshmallow import ValidationError
 
 from . import schemas, store
-from .errors import _flatten
 from .sanitize import UnsafeText, clean_text, whole_number
 
 CHUNK_ROWS = 4096  # CSV records checked column by column at a time (schemas.plain_import_chunk)
@@ -291,6 +289,8 @@ def _taken_external_ids(db, shop_id: int, external_ids: list[str]) -> list[str]:
 
 
 def _describe(exc: ValidationError) -> str:
+    from .errors import _flatten  # only when a row is bad: loading the web error pages costs ~50 ms at start
+
     return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in _flatten(exc.messages).items())
 
 
@@ -334,6 +334,8 @@ def decode_upload(data: bytes) -> tuple[io.StringIO, str]:
         return io.StringIO(data.decode("utf-8"), newline=""), "UTF-8"
     except UnicodeDecodeError:
         pass
+    import charset_normalizer  # only for files that are not UTF-8
+
     best = charset_normalizer.from_bytes(data, cp_isolation=list(WESTERN_ENCODINGS)).best()
     if best is None:
         raise ImportFailed([(1, "not text in an encoding this server knows; save the file as CSV (UTF-8)")])
