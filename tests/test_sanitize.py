@@ -219,10 +219,12 @@ def test_untidy_text_still_gets_the_full_pass(text, multiline, expected):
 
 
 def test_the_early_exit_knows_every_whitespace_character():
+    """_WHITESPACE is exactly the whitespace above the C1 controls, and column_is_clean's quick test
+    (str.isprintable) passes no character its exact pattern would find, "<" and "&" aside."""
     import re
     import sys
 
-    from widgetserver.sanitize import _WHITESPACE
+    from widgetserver.sanitize import _UNTIDY_ON_COLUMN, _WHITESPACE
 
     listed = re.compile(f"[{_WHITESPACE}]")
     for code in range(sys.maxunicode + 1):
@@ -231,6 +233,8 @@ def test_the_early_exit_knows_every_whitespace_character():
             assert listed.match(char), f"U+{code:04X} is whitespace"
         elif code > 0x9F:
             assert not listed.match(char), f"U+{code:04X} is not whitespace"
+        if char.isprintable():
+            assert not _UNTIDY_ON_COLUMN.match(char) or char == "&", f"U+{code:04X} is printable but untidy"
 
 
 # --- a whole column at once -------------------------------------------------------------

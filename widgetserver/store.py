@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import operator
 import re
 import secrets
 import sqlite3
@@ -1270,18 +1271,20 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
         rows, entries, replies = [], [], []
         sku_json = {sku: _string(sku) for sku in skus} | {None: "null"}
         source_json = _string(source)
+        try:
+            fields = list(map(_ADD_FIELDS, reviews))
+        except KeyError:  # an item leaves out optional fields
+            fields = [_ADD_FIELDS({**_ADD_DEFAULTS, **r}) for r in reviews]
         for review_id, index in enumerate(order, start=first):
-            r = reviews[index]
+            rating, title, body, author, locale, sku, external_id, reply = fields[index]
             ids[index] = review_id
-            sku = r.get("product_sku") or None
+            sku = sku or None
             created = created_texts[index]
-            rating = r["rating"]
-            rows.append((review_id, shop_id, product_ids[sku] if sku else None, rating, r.get("title", ""),
-                         r.get("body", ""), r["author"], r.get("locale"), source, r.get("external_id"), created, created))
+            rows.append((review_id, shop_id, product_ids[sku] if sku else None, rating, title, body, author, locale,
+                         source, external_id, created, created))
             # {"rating": .., "source": .., "verified": false, "product": ..} as _DATA_JSON writes it, written out
             entries.append(("create", "review", review_id,
                             f'{{"product": {sku_json[sku]}, "rating": {rating}, "source": {source_json}, "verified": false}}'))
-            reply = r.get("reply")
             if reply:
                 replies.append((review_id, reply["body"], reply["author"], reply["role"], now, now))
         # Imported reviews never have an author token: that partial index stays as it is.
@@ -1322,6 +1325,10 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
             events.reply_published(db, shop_id, reply[0], True)
     return ids
 
+
+# What add_reviews reads of each item, and the values of the optional ones it may leave out.
+_ADD_FIELDS = operator.itemgetter("rating", "title", "body", "author", "locale", "product_sku", "external_id", "reply")
+_ADD_DEFAULTS = {"title": "", "body": "", "locale": None, "product_sku": None, "external_id": None, "reply": None}
 
 # An insert of at least this many rows, and at least as many as the table holds, drops the table's
 # indexes first and builds them again before its transaction commits (`_indexes_rebuilt_after`).

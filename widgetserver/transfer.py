@@ -216,7 +216,7 @@ class _Import:
             first = dict(zip(reversed(product), range(len(product) - 1, -1, -1)))  # SKU -> its first record
             for sku, i in first.items():
                 if sku and sku not in self.products and sku not in self.known_skus:
-                    raw = {k: columns[k][i] for k in PRODUCT_COLUMNS if columns.get(k, ("",) * len(records))[i]}
+                    raw = {k: columns[k][i] for k in PRODUCT_COLUMNS if k in columns and columns[k][i]}
                     if "product_name" not in raw:
                         return False
                     try:
