@@ -71,6 +71,33 @@ def test_db_option_wins_over_the_apps_database(runner, tmp_path, db):
     assert store.get_shop(db, "elsewhere") is None
 
 
+def test_import_with_db_option_builds_no_views(tmp_path, monkeypatch):
+    """`import --db` builds an app without views (create_app(views=False)) and imports all the same."""
+    import widgetserver
+
+    built = []
+    original = widgetserver.create_app
+
+    def spy(*args, **kwargs):
+        app = original(*args, **kwargs)
+        built.append((kwargs.get("views", True), len(list(app.url_map.iter_rules()))))
+        return app
+
+    monkeypatch.setattr("widgetserver.cli.create_app", spy)
+    path = str(tmp_path / "db.sqlite")
+    ok(CliRunner().invoke(main, ["shops", "create", "acme", "--name", "Acme", "--db", path]))
+    result = ok(CliRunner().invoke(main, ["import", "acme", write(tmp_path, "r.csv", "rating,author\n4,Eva\n"),
+                                          "--db", path]))
+    assert "Imported 1 reviews" in result.output
+    assert built[0][0] is True and built[-1] == (False, 1)  # only Flask's own static route
+    assert summary_of(store.connect(path), "acme")["count"] == 1
+
+
+def test_an_app_without_views_cannot_serve():
+    with pytest.raises(ValueError):
+        create_app({"TESTING": True}, views=False)
+
+
 # --- shops ---------------------------------------------------------------------
 
 

@@ -215,9 +215,9 @@ def test_a_large_import_stores_exactly_what_a_row_by_row_insert_stores(tmp_path,
     dropped = []
     original = store._indexes_rebuilt_after
 
-    def spy(db, table, *, bulk, keep=()):
+    def spy(db, table, *, bulk, **options):
         dropped.append(bulk)
-        return original(db, table, bulk=bulk, keep=keep)
+        return original(db, table, bulk=bulk, **options)
 
     monkeypatch.setattr(store, "_indexes_rebuilt_after", spy)
     row_by_row = _import_into_fresh_database(tmp_path, "rows.db", monkeypatch, bulk_min=10**9)
@@ -244,7 +244,8 @@ def test_an_import_that_is_not_larger_than_the_table_keeps_its_indexes(db, shop,
     seen = []
     original = store._indexes_rebuilt_after
     monkeypatch.setattr(store, "_indexes_rebuilt_after",
-                        lambda db, table, *, bulk, keep=(): seen.append(bulk) or original(db, table, bulk=bulk, keep=keep))
+                        lambda db, table, *, bulk, **options: seen.append(bulk) or original(db, table, bulk=bulk,
+                                                                                             **options))
     import_reviews(db, shop, io.StringIO("rating,author\n2,Bram\n5,Chris\n"), "csv")
     assert seen == [False]
 
@@ -258,10 +259,14 @@ def test_a_bulk_import_that_fails_late_leaves_schema_and_data_as_they_were(tmp_p
     store.upsert_product(db, row["id"], "SKU-1", name="Jurk")
     before = _whole_database(path)
 
-    def broken(*args, **kwargs):  # after the rows went in and the indexes came back
-        raise RuntimeError("disk full")
+    original = store._insert_audit_rows
 
-    monkeypatch.setattr(store, "audit_many", broken)
+    def broken(db, rows):  # the reviews' entries: after the rows went in and the indexes came back
+        if len(rows) > 1:
+            raise RuntimeError("disk full")
+        original(db, rows)
+
+    monkeypatch.setattr(store, "_insert_audit_rows", broken)
     with pytest.raises(RuntimeError):
         import_reviews(db, row, io.StringIO(_import_file_text(), newline=""), "csv")
     db.conn.close()
@@ -269,6 +274,24 @@ def test_a_bulk_import_that_fails_late_leaves_schema_and_data_as_they_were(tmp_p
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()
+
+
+def test_an_index_that_cannot_be_built_again_fails_the_import_and_keeps_the_schema(tmp_path, monkeypatch):
+    """The indexes are built in a helper thread while the audit entries are chained: its error reaches
+    the import, and the rollback waits for it. (An operator's own unique index that the rows break.)"""
+    path = str(tmp_path / "unique.db")
+    create_app({"TESTING": True, "DATABASE": path})
+    db = store.connect(path)
+    monkeypatch.setattr(store, "BULK_MIN_ROWS", 1)
+    row = store.create_shop(db, "acme", "Acme", "https://acme.example", "nl")
+    store.upsert_product(db, row["id"], "SKU-1", name="Jurk")
+    db.execute("CREATE UNIQUE INDEX one_per_rating ON reviews (shop_id, rating)")
+    before = _whole_database(path)
+    with pytest.raises(sqlite3.IntegrityError):
+        import_reviews(db, row, io.StringIO(_import_file_text(), newline=""), "csv")
+    assert not db.conn.in_transaction
+    db.conn.close()
+    assert _whole_database(path) == before
 
 
 # --- the row shortcut agrees with the schema ----------------------------------------

@@ -14,10 +14,11 @@ import operator
 import re
 import secrets
 import sqlite3
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -890,19 +891,32 @@ def audit_many(db, *, shop_id: int | None, actor: str, entries: list[tuple[str, 
     """Append one chained entry per (action, entity, entity_id, data), as `audit` would one by one.
 
     `data` is a dict, or its JSON text exactly as _DATA_JSON writes it (keys sorted, ", " and ": ")."""
+    _insert_audit_rows(db, _audit_rows(_audit_head(db), now_text(), shop_id, actor, entries))
+
+
+def _audit_head(db) -> str:
+    """The newest entry's hash (the chain's head), or the hash an empty chain starts from."""
     row = db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    prev = row[0] if row else "0" * 64
-    at = now_text()
-    values = []
+    return row[0] if row else "0" * 64
+
+
+def _audit_rows(prev: str, at: str, shop_id: int | None, actor: str,
+                entries: list[tuple[str, str, object, dict | str]]) -> list[tuple]:
+    """audit_log rows for `entries`, chained on from `prev`: pure Python, no database."""
+    rows = []
     sha256, encode, payload = hashlib.sha256, _DATA_JSON.encode, _chain_payloads(at, shop_id, actor)
     for action, entity, entity_id, data in entries:
         entity_id, data = str(entity_id), data if type(data) is str else encode(data)
         digest = sha256((prev + payload(action, entity, entity_id, data)).encode()).hexdigest()
-        values.append((at, shop_id, actor, action, entity, entity_id, data, prev, digest))
+        rows.append((at, shop_id, actor, action, entity, entity_id, data, prev, digest))
         prev = digest
+    return rows
+
+
+def _insert_audit_rows(db, rows: list[tuple]) -> None:
     db.conn.executemany(
         "INSERT INTO audit_log (at, shop_id, actor, action, entity, entity_id, data, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def verify_audit(db) -> tuple[int, list[str]]:
@@ -1287,9 +1301,15 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
                             f'{{"product": {sku_json[sku]}, "rating": {rating}, "source": {source_json}, "verified": false}}'))
             if reply:
                 replies.append((review_id, reply["body"], reply["author"], reply["role"], now, now))
+        entries += [("create", "reply", reply[0], {"author": reply[2], "role": reply[3]}) for reply in replies]
+        head, at, audit_rows = _audit_head(db), now_text(), []
+
+        def chain_audit_entries():  # pure Python: runs while SQLite builds the indexes (see below)
+            audit_rows.extend(_audit_rows(head, at, shop_id, actor, entries))
+
         # Imported reviews never have an author token: that partial index stays as it is.
         with _indexes_rebuilt_after(db, "reviews", bulk=len(rows) >= max(BULK_MIN_ROWS, first - 1),
-                                    keep=("reviews_author_token",)) as bulk:
+                                    keep=("reviews_author_token",), meanwhile=chain_audit_entries) as bulk:
             db.conn.executemany(
                 "INSERT INTO reviews (id, shop_id, product_id, rating, title, body, author, locale, source,"
                 " external_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -1302,7 +1322,6 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
         db.conn.executemany(
             "INSERT INTO replies (review_id, body, author, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             replies)
-        entries += [("create", "reply", reply[0], {"author": reply[2], "role": reply[3]}) for reply in replies]
         deltas: dict[int, list[int]] = {}  # aggregates key -> [count, rating_sum, r1..r5], counted by SQLite
         for product_id, rating, n in db.execute("SELECT product_id, rating, count(*) FROM reviews WHERE id >= ?"
                                                 " GROUP BY product_id, rating", [first]):
@@ -1316,7 +1335,7 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
             " r3 = r3 + ?, r4 = r4 + ?, r5 = r5 + ? WHERE shop_id = ? AND product_id = ?",
             [(*delta, shop_id, key) for key, delta in deltas.items()])
         bump(db, shop_id)
-        audit_many(db, shop_id=shop_id, actor=actor, entries=entries)
+        _insert_audit_rows(db, audit_rows)
         from . import events  # late: events imports the modules that import the store
 
         for review_id, index in enumerate(order, start=first):
@@ -1338,10 +1357,12 @@ _BULK_REPLACED_TRIGGERS = {"reviews": ("review_months_insert",)}
 
 
 @contextmanager
-def _indexes_rebuilt_after(db, table: str, *, bulk: bool, keep: tuple[str, ...] = ()) -> Iterator[bool]:
+def _indexes_rebuilt_after(db, table: str, *, bulk: bool, keep: tuple[str, ...] = (),
+                           meanwhile: Callable[[], None] | None = None) -> Iterator[bool]:
     """With `bulk`, drop `table`'s indexes but those named in `keep` (and the triggers in
     _BULK_REPLACED_TRIGGERS) for the body and create them again, from their own stored SQL, before the
-    caller's transaction commits.
+    caller's transaction commits. `meanwhile`: pure-Python work that must not touch `db`, done while
+    the indexes are built, or after the body when there is nothing to build.
 
     Inserting 100k rows into seven indexes costs ~3x more than inserting them into the bare table and
     sorting each index once at the end. It only pays when the insert outweighs the table: rebuilding
@@ -1351,6 +1372,8 @@ def _indexes_rebuilt_after(db, table: str, *, bulk: bool, keep: tuple[str, ...] 
     """
     if not bulk:
         yield False
+        if meanwhile is not None:
+            meanwhile()
         return
     if not db.conn.in_transaction:
         raise RuntimeError("_indexes_rebuilt_after must run inside the write it speeds up")
@@ -1363,8 +1386,44 @@ def _indexes_rebuilt_after(db, table: str, *, bulk: bool, keep: tuple[str, ...] 
     for kind, name, _ in saved:
         db.execute(f"DROP {kind.upper()} [{name}]")
     yield True
-    for _, _, sql in saved:
-        db.execute(sql)
+    _execute_beside(db, [sql for _, _, sql in saved], meanwhile)
+
+
+def _execute_beside(db, statements: list[str], work: Callable[[], None] | None) -> None:
+    """Execute `statements` on `db` in a helper thread while `work()` runs in this one.
+
+    SQLite releases the GIL while it executes a statement, so a long one (CREATE INDEX over 100k
+    rows) and Python work proceed on two cores at once. `work` must not use `db`: the connection is
+    the helper's until it is done. The statements' error, if any, is raised here.
+    """
+    if work is None:
+        for sql in statements:
+            db.execute(sql)
+        return
+    failed: list[BaseException] = []
+
+    def execute():
+        try:
+            for sql in statements:
+                db.conn.execute(sql)
+        except BaseException as exc:  # noqa: BLE001  (raised again in the calling thread)
+            failed.append(exc)
+
+    helper = threading.Thread(target=execute, name="eerlijk-index-build")
+    helper.start()
+    try:
+        work()
+    finally:
+        interrupted = False
+        while helper.is_alive():  # never hand the connection back (for a rollback) while it is in use
+            try:
+                helper.join()
+            except KeyboardInterrupt:
+                interrupted = True
+        if interrupted:
+            raise KeyboardInterrupt
+    if failed:
+        raise failed[0]
 
 
 def _stored_time(value: datetime | str | None, default: str) -> str:
