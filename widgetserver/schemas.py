@@ -288,10 +288,10 @@ def plain_import_row(raw: dict, latest: datetime | None = None) -> dict | None:
     return review
 
 
-def plain_import_chunk(columns: dict[str, tuple], count: int, latest: datetime) -> list[dict] | None:
+def plain_import_chunk(columns: dict[str, tuple], count: int, latest: datetime) -> store.ReviewColumns | None:
     """`plain_import_row` for `count` CSV rows at once, given column by column ({name: values}, "" for an
-    empty value): the rows' reviews when every row is plainly valid and its times, if any, are written
-    "YYYY-MM-DDTHH:MM:SSZ"; None otherwise (then each row goes its own way). Whole columns are checked
+    empty value): the rows' reviews, column by column, when every row is plainly valid and its times, if
+    any, are written "YYYY-MM-DDTHH:MM:SSZ"; None otherwise (then each row goes its own way). Whole columns are checked
     with a few C calls each, which is what makes a large import fast; tests/test_transfer.py checks that
     it gives what plain_import_row gives row by row, or None.
     """
@@ -337,10 +337,11 @@ def plain_import_chunk(columns: dict[str, tuple], count: int, latest: datetime) 
             replies[i] = _plain_reply(body or None, author or None, role or None)
             if replies[i] is None:
                 return None
-    return [{"rating": _RATING_TEXT[r], "title": t, "body": b, "author": a,
-             "created_at": c[:19] + ".000000Z" if c else None, "product_sku": p or None, "locale": lo or None,
-             "external_id": e or None, "reply": reply}
-            for r, t, b, a, c, p, lo, e, reply in zip(rating, *texts, created, product, locale, external, replies)]
+    return store.ReviewColumns(
+        rating=list(map(_RATING_TEXT.__getitem__, rating)), title=texts[0], body=texts[1], author=texts[2],
+        locale=[value or None for value in locale], product_sku=[value or None for value in product],
+        created_at=[value[:19] + ".000000Z" if value else None for value in created],
+        external_id=[value or None for value in external], reply=replies)
 
 
 def _plain_reply(body, author, role) -> dict | None:

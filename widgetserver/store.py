@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import operator
 import re
@@ -18,7 +19,7 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import sqlite_utils
 
@@ -1242,21 +1243,64 @@ def add_review(
     return review_id
 
 
-def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import", actor: str = "import") -> list[int]:
+class ReviewColumns(NamedTuple):
+    """Reviews for `add_reviews`, field by field: equal-length sequences, item i of each is review i.
+
+    An import checks and hands over a block of CSV records this way (`schemas.plain_import_chunk`):
+    no dict per review to build and take apart again.
+    """
+
+    rating: Sequence[int]
+    title: Sequence[str]
+    body: Sequence[str]
+    author: Sequence[str]
+    locale: Sequence[str | None]
+    product_sku: Sequence[str | None]
+    created_at: Sequence[datetime | str | None]
+    external_id: Sequence[str | None]
+    reply: Sequence[dict | None]
+
+    @classmethod
+    def of(cls, reviews: list[dict]) -> ReviewColumns:
+        """The columns of reviews given one dict each (`add_review`'s keyword arguments and `reply`)."""
+        if not reviews:
+            return cls(*([()] * len(cls._fields)))
+        try:
+            return cls(*zip(*map(_REVIEW_FIELDS, reviews)))
+        except KeyError:  # an item leaves out optional fields
+            return cls(*zip(*(_REVIEW_FIELDS({**_REVIEW_DEFAULTS, **r}) for r in reviews)))
+
+    @classmethod
+    def join(cls, parts: list[ReviewColumns]) -> ReviewColumns:
+        """One after the other."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(list(itertools.chain.from_iterable(column)) for column in zip(*parts)))
+
+
+_REVIEW_FIELDS = operator.itemgetter(*ReviewColumns._fields)
+_REVIEW_DEFAULTS = {"title": "", "body": "", "locale": None, "product_sku": None, "created_at": None,
+                    "external_id": None, "reply": None}
+
+
+def add_reviews(db, shop_id: int, reviews: list[dict] | ReviewColumns, *, source: str = "import",
+                actor: str = "import") -> list[int]:
     """Store many published reviews as `add_review` would, in one transaction and a few statements.
 
-    Each item has `add_review`'s keyword arguments (rating, author, title, body, locale,
-    product_sku, created_at, external_id) and optionally `reply` (body, author, role); created_at may
-    also be text in stored form (`format_time`'s), as an import's shortcut writes it. Every
-    review and reply still gets its own hash-chained audit entry; the aggregates move once per
-    (product, rating) and the data version once. Returns the new ids in order.
+    `reviews`: one dict each with `add_review`'s keyword arguments (rating, author, title, body, locale,
+    product_sku, created_at, external_id) and optionally `reply` (body, author, role), or the same as
+    `ReviewColumns`; created_at may also be text in stored form (`format_time`'s), as an import's
+    shortcut writes it. Every review and reply still gets its own hash-chained audit entry; the
+    aggregates move once per (product, rating) and the data version once. Returns the new ids in order.
 
     :raise StoreError: for an unknown product SKU or an external id already used (nothing is stored).
     """
-    if not reviews:
+    columns = reviews if isinstance(reviews, ReviewColumns) else ReviewColumns.of(reviews)
+    count = len(columns.rating)
+    if not count:
         return []
-    with write(db), _cache_pages(db, len(reviews)):
-        skus = sorted({r["product_sku"] for r in reviews if r.get("product_sku")})
+    with write(db), _cache_pages(db, count):
+        skus = sorted(set(filter(None, columns.product_sku)))
         product_ids: dict[str, int] = {}
         for chunk in _chunks(skus):
             product_ids.update(db.execute(
@@ -1266,7 +1310,7 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
             if sku not in product_ids:
                 raise StoreError(f"No product with SKU {sku!r} in this shop; create it first (POST .../products).",
                                  "product")
-        external = [r["external_id"] for r in reviews if r.get("external_id")]
+        external = list(filter(None, columns.external_id))
         if len(set(external)) != len(external):
             raise StoreError("The same external id appears twice; each review needs its own.", "external_id", 409)
         for chunk in _chunks(external):
@@ -1279,28 +1323,29 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
         # order appends to each index instead of touching pages all over it (~2x faster at 100k).
         first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM reviews").fetchone()[0]
         now = now_text()
-        created_texts = [_stored_time(r.get("created_at"), now) for r in reviews]
-        order = sorted(range(len(reviews)), key=created_texts.__getitem__)
-        ids = [0] * len(reviews)
-        rows, entries, replies = [], [], []
-        sku_json = {sku: _string(sku) for sku in skus} | {None: "null"}
-        source_json = _string(source)
-        try:
-            fields = list(map(_ADD_FIELDS, reviews))
-        except KeyError:  # an item leaves out optional fields
-            fields = [_ADD_FIELDS({**_ADD_DEFAULTS, **r}) for r in reviews]
-        for review_id, index in enumerate(order, start=first):
-            rating, title, body, author, locale, sku, external_id, reply = fields[index]
+        created = [c if type(c) is str else format_time(c) if c else now for c in columns.created_at]
+        unreadable = next((c for c in created if not TIME_PATTERN.match(c)), None)
+        if unreadable is not None:
+            raise ValueError(f"{unreadable!r} is not a time in stored form (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
+        order = sorted(range(count), key=created.__getitem__)
+        in_order = operator.itemgetter(*order) if count > 1 else (lambda column: (column[order[0]],))
+        new_ids = range(first, first + count)
+        ids = [0] * count
+        for review_id, index in zip(new_ids, order):
             ids[index] = review_id
-            sku = sku or None
-            created = created_texts[index]
-            rows.append((review_id, shop_id, product_ids[sku] if sku else None, rating, title, body, author, locale,
-                         source, external_id, created, created))
-            # {"rating": .., "source": .., "verified": false, "product": ..} as _DATA_JSON writes it, written out
-            entries.append(("create", "review", review_id,
-                            f'{{"product": {sku_json[sku]}, "rating": {rating}, "source": {source_json}, "verified": false}}'))
-            if reply:
-                replies.append((review_id, reply["body"], reply["author"], reply["role"], now, now))
+        skus_in_order = [sku or None for sku in in_order(columns.product_sku)]
+        ratings, created = in_order(columns.rating), in_order(created)
+        rows = list(zip(new_ids, itertools.repeat(shop_id), [product_ids[sku] if sku else None for sku in skus_in_order],
+                        ratings, in_order(columns.title), in_order(columns.body), in_order(columns.author),
+                        in_order(columns.locale), itertools.repeat(source), in_order(columns.external_id),
+                        created, created))
+        replies = [(review_id, reply["body"], reply["author"], reply["role"], now, now)
+                   for review_id, reply in zip(new_ids, in_order(columns.reply)) if reply]
+        # {"rating": .., "source": .., "verified": false, "product": ..} as _DATA_JSON writes it, written out
+        sku_json = {sku: _string(sku) for sku in skus} | {None: "null"}
+        data = map(f'{{{{"product": {{}}, "rating": {{}}, "source": {_string(source)}, "verified": false}}}}'.format,
+                   map(sku_json.__getitem__, skus_in_order), ratings)
+        entries = list(zip(itertools.repeat("create"), itertools.repeat("review"), new_ids, data))
         entries += [("create", "reply", reply[0], {"author": reply[2], "role": reply[3]}) for reply in replies]
         head, at, audit_rows = _audit_head(db), now_text(), []
 
@@ -1338,16 +1383,12 @@ def add_reviews(db, shop_id: int, reviews: list[dict], *, source: str = "import"
         _insert_audit_rows(db, audit_rows)
         from . import events  # late: events imports the modules that import the store
 
-        for review_id, index in enumerate(order, start=first):
-            events.review_created(db, shop_id, review_id, reviews[index]["rating"], source)
+        for review_id, rating in zip(new_ids, ratings):
+            events.review_created(db, shop_id, review_id, rating, source)
         for reply in replies:
             events.reply_published(db, shop_id, reply[0], True)
     return ids
 
-
-# What add_reviews reads of each item, and the values of the optional ones it may leave out.
-_ADD_FIELDS = operator.itemgetter("rating", "title", "body", "author", "locale", "product_sku", "external_id", "reply")
-_ADD_DEFAULTS = {"title": "", "body": "", "locale": None, "product_sku": None, "external_id": None, "reply": None}
 
 # An insert of at least this many rows, and at least as many as the table holds, drops the table's
 # indexes first and builds them again before its transaction commits (`_indexes_rebuilt_after`).
@@ -1424,16 +1465,6 @@ def _execute_beside(db, statements: list[str], work: Callable[[], None] | None) 
             raise KeyboardInterrupt
     if failed:
         raise failed[0]
-
-
-def _stored_time(value: datetime | str | None, default: str) -> str:
-    if value is None:
-        return default
-    if type(value) is str:
-        if not TIME_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not a time in stored form (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
-        return value
-    return format_time(value)
 
 
 @contextmanager

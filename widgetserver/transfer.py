@@ -131,7 +131,7 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
     problems = state.problems + [(state.external_lines[e], f"external_id: {e!r} was imported already") for e in taken]
     if problems:
         raise ImportFailed(sorted(problems))
-    reviews = state.reviews
+    reviews = state.reviews()
     with store.write(db):
         store.upsert_products(db, shop["id"], state.products, actor="import")
         try:
@@ -140,8 +140,8 @@ def import_reviews(db, shop: dict, stream: IO[str], fmt: str, delimiter: str | N
             raise ImportFailed([(1, f"{exc.field}: {exc.message}")]) from None
         for index, (status, reason) in state.statuses:
             store.set_review_status(db, shop["id"], ids[index], status, reason, actor="import")
-    return {"reviews": len(reviews), "products": len(state.products),
-            "replies": sum(1 for r in reviews if r["reply"])}
+    return {"reviews": len(reviews.rating), "products": len(state.products),
+            "replies": sum(1 for reply in reviews.reply if reply)}
 
 
 class _Import:
@@ -153,9 +153,15 @@ class _Import:
         self.known_skus = {sku for (sku,) in db.execute("SELECT sku FROM products WHERE shop_id = ?", [shop["id"]])}
         self.problems: list[tuple[int, str]] = []
         self.products: dict[str, dict] = {}
-        self.reviews: list[dict] = []
-        self.statuses: list[tuple[int, tuple]] = []  # (index in reviews, (status, reason))
+        self.blocks: list[store.ReviewColumns] = []  # reviews so far, block by block ...
+        self.rows: list[dict] = []  # ... and the last ones taken one by one
+        self.count = 0
+        self.statuses: list[tuple[int, tuple]] = []  # (index among the reviews, (status, reason))
         self.external_lines: dict[str, int] = {}
+
+    def reviews(self) -> store.ReviewColumns:
+        """Every review taken, in the file's order."""
+        return store.ReviewColumns.join(self.blocks + [store.ReviewColumns.of(self.rows)])
 
     def take(self, line: int, raw: dict) -> None:
         """One row: its review (and product) kept, or its problem noted."""
@@ -196,8 +202,9 @@ class _Import:
                 return
             self.external_lines[external_id] = line
         if "__status__" in raw:
-            self.statuses.append((len(self.reviews), raw["__status__"]))
-        self.reviews.append(review)
+            self.statuses.append((self.count, raw["__status__"]))
+        self.rows.append(review)
+        self.count += 1
 
     def take_chunk(self, names: list[str], lines: list[int], records: list[list[str]]) -> bool:
         """A block of CSV records that are all plainly valid, all at once: what `take` would keep of each.
@@ -229,7 +236,11 @@ class _Import:
                 return False
             self.external_lines.update(given)
         self.products.update(new_products)
-        self.reviews += reviews
+        if self.rows:
+            self.blocks.append(store.ReviewColumns.of(self.rows))
+            self.rows = []
+        self.blocks.append(reviews)
+        self.count += len(records)
         return True
 
 
