@@ -870,10 +870,10 @@ def _chain_payload(at: str, shop_id: int | None, actor: str, action: str, entity
 
 def _chain_payloads(at: str, shop_id: int | None, actor: str):
     """`_chain_payload` for entries that share their time, shop and actor (one write's)."""
-    middle = f',"actor":{_string(actor)},"at":{_string(at)},"data":'
-    tail = f',"shop_id":{"null" if shop_id is None else int(shop_id)}}}'
+    middle = f',"actor":{_CHAIN_JSON.encode(actor)},"at":{_CHAIN_JSON.encode(at)},"data":'
+    tail = f',"shop_id":{_CHAIN_JSON.encode(shop_id)}}}'
 
-    def payload(action: str, entity: str, entity_id: str, data: str) -> str:
+    def payload(action: str, entity: str, entity_id: str, data: str) -> str:  # text fields (else TypeError)
         return (f'{{"action":{_string(action)}{middle}{_string(data)},"entity":{_string(entity)},'
                 f'"entity_id":{_string(entity_id)}{tail}')
 
