@@ -14,6 +14,7 @@ Prints reviews/s for each (median and range over the rounds) and the ratio app/b
 reports; it asserts nothing. Not part of pytest.
 
     python benchmarks/import_speed.py [--rows 100000] [--rounds 3] [--encoding cp1252 --delimiter ';']
+    python benchmarks/import_speed.py --rows 100000 --profile   # where an in-process import spends its time
 """
 
 from __future__ import annotations
@@ -147,6 +148,23 @@ def run_floor(tmp: str, csv_path: Path, encoding: str, delimiter: str) -> tuple[
     return elapsed, cpu
 
 
+def profile(tmp: str, csv_path: Path) -> None:
+    """One in-process import under cProfile: the 25 functions with the most time of their own.
+
+    SQLite's share shows as `execute`/`executemany`; the profiler's own cost inflates Python's.
+    """
+    import cProfile
+    import pstats
+
+    path, shop = fresh_db(tmp, "profile.db")
+    db = store.connect(path)
+    text, _ = transfer.decode_upload(csv_path.read_bytes())
+    profiler = cProfile.Profile()
+    profiler.runcall(transfer.import_reviews, db, shop, text, "csv")
+    db.conn.close()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
 def describe(name: str, rows: int, runs: list[tuple[float, float]]) -> str:
     rates = sorted(rows / wall for wall, _ in runs)
     cpu = statistics.median(rows / c for _, c in runs)
@@ -162,12 +180,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--encoding", default="utf-8", help="of the generated file, e.g. cp1252")
     parser.add_argument("--delimiter", default=",")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead: one in-process import under cProfile, the functions that take most time")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp, "reviews.csv")
         write_csv(csv_path, args.rows, args.seed, args.encoding, args.delimiter)
         print(f"file: {args.rows:,} reviews, {csv_path.stat().st_size / 1e6:.1f} MB, "
               f"{args.encoding}, delimiter {args.delimiter!r}")
+        if args.profile:
+            profile(tmp, csv_path)
+            return
         cli, inproc, raw, floor = [], [], [], []
         for i in range(args.rounds):
             print(f"round {i + 1}/{args.rounds}", flush=True)

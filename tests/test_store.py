@@ -368,3 +368,22 @@ def test_chain_payload_is_the_encoders_text(at, shop_id, actor, action, entity, 
               "entity_id": entity_id, "data": data_text}
     assert store._chain_payload(at, shop_id, actor, action, entity, entity_id, data_text) == \
         store._CHAIN_JSON.encode(fields)
+
+
+def test_add_reviews_refuses_time_text_that_is_not_in_stored_form(db, shop):
+    """created_at may be given as stored text (an import's shortcut); anything else as text is refused."""
+    with pytest.raises(ValueError, match="stored form"):
+        store.add_reviews(db, shop["id"], [{"rating": 4, "author": "Anna", "created_at": "2024-01-02T03:04:05.000000Z"},
+                                           {"rating": 2, "author": "Bram", "created_at": "2024-01-02 03:04"}])
+    assert store.summary_for(db, shop["id"])["count"] == 0
+    ids = store.add_reviews(db, shop["id"], [{"rating": 4, "author": "Anna", "created_at": "2024-01-02T03:04:05.000000Z"},
+                                             {"rating": 2, "author": "Bram"}])
+    assert [store.review_row(db, shop["id"], i)["created_at"][:10] for i in ids][0] == "2024-01-02"
+
+
+def test_review_columns_of_dicts_fill_in_what_is_left_out():
+    columns = store.ReviewColumns.of([{"rating": 4, "author": "Anna"},
+                                      {"rating": 2, "author": "Bram", "title": "Kapot", "product_sku": "SKU-1"}])
+    assert columns.rating == (4, 2) and columns.title == ("", "Kapot") and columns.product_sku == (None, "SKU-1")
+    joined = store.ReviewColumns.join([columns, store.ReviewColumns.of([]), store.ReviewColumns.of([{"rating": 5, "author": "C"}])])
+    assert list(joined.author) == ["Anna", "Bram", "C"] and list(joined.reply) == [None, None, None]

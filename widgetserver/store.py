@@ -1324,8 +1324,8 @@ def add_reviews(db, shop_id: int, reviews: list[dict] | ReviewColumns, *, source
         first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM reviews").fetchone()[0]
         now = now_text()
         created = [c if type(c) is str else format_time(c) if c else now for c in columns.created_at]
-        unreadable = next((c for c in created if not TIME_PATTERN.match(c)), None)
-        if unreadable is not None:
+        if not all(map(TIME_PATTERN.match, created)):
+            unreadable = next(c for c in created if not TIME_PATTERN.match(c))
             raise ValueError(f"{unreadable!r} is not a time in stored form (YYYY-MM-DDTHH:MM:SS.ffffffZ)")
         order = sorted(range(count), key=created.__getitem__)
         in_order = operator.itemgetter(*order) if count > 1 else (lambda column: (column[order[0]],))
