@@ -250,13 +250,19 @@ def test_an_import_that_is_not_larger_than_the_table_keeps_its_indexes(db, shop,
     assert seen == [False]
 
 
-def test_a_bulk_import_that_fails_late_leaves_schema_and_data_as_they_were(tmp_path, monkeypatch):
-    path = str(tmp_path / "fail.db")
+def _shop_for_a_bulk_import(tmp_path, monkeypatch):
+    """(path, db, shop) of a fresh database where every import takes the bulk path."""
+    path = str(tmp_path / "bulk.db")
     create_app({"TESTING": True, "DATABASE": path})
     db = store.connect(path)
     monkeypatch.setattr(store, "BULK_MIN_ROWS", 1)
     row = store.create_shop(db, "acme", "Acme", "https://acme.example", "nl")
     store.upsert_product(db, row["id"], "SKU-1", name="Jurk")
+    return path, db, row
+
+
+def test_a_bulk_import_that_fails_late_leaves_schema_and_data_as_they_were(tmp_path, monkeypatch):
+    path, db, row = _shop_for_a_bulk_import(tmp_path, monkeypatch)
     before = _whole_database(path)
 
     original = store._insert_audit_rows
@@ -279,12 +285,7 @@ def test_a_bulk_import_that_fails_late_leaves_schema_and_data_as_they_were(tmp_p
 def test_an_index_that_cannot_be_built_again_fails_the_import_and_keeps_the_schema(tmp_path, monkeypatch):
     """The indexes are built in a helper thread while the audit entries are chained: its error reaches
     the import, and the rollback waits for it. (An operator's own unique index that the rows break.)"""
-    path = str(tmp_path / "unique.db")
-    create_app({"TESTING": True, "DATABASE": path})
-    db = store.connect(path)
-    monkeypatch.setattr(store, "BULK_MIN_ROWS", 1)
-    row = store.create_shop(db, "acme", "Acme", "https://acme.example", "nl")
-    store.upsert_product(db, row["id"], "SKU-1", name="Jurk")
+    path, db, row = _shop_for_a_bulk_import(tmp_path, monkeypatch)
     db.execute("CREATE UNIQUE INDEX one_per_rating ON reviews (shop_id, rating)")
     before = _whole_database(path)
     with pytest.raises(sqlite3.IntegrityError):
