@@ -254,6 +254,7 @@ from widgetserver.sanitize import column_is_clean  # noqa: E402
 @example(["a\x00b"], False)
 @example(["e\u0301", "a"], False)
 @example(["a", "\u0301"], False)
+@example(["a", "\u0338b"], False)  # "<" + U+0338 composes to U+226E: the joined text is not NFC (conservative)
 def test_a_clean_column_is_clean_value_by_value(values, multiline):
     if column_is_clean(values, multiline=multiline):
         assert all(_outcome(lambda v=v: clean_text(v, multiline=multiline)) == v for v in values)

@@ -291,9 +291,10 @@ def plain_import_row(raw: dict, latest: datetime | None = None) -> dict | None:
 def plain_import_chunk(columns: dict[str, tuple], count: int, latest: datetime) -> store.ReviewColumns | None:
     """`plain_import_row` for `count` CSV rows at once, given column by column ({name: values}, "" for an
     empty value): the rows' reviews, column by column, when every row is plainly valid and its times, if
-    any, are written "YYYY-MM-DDTHH:MM:SSZ"; None otherwise (then each row goes its own way). Whole columns are checked
-    with a few C calls each, which is what makes a large import fast; tests/test_transfer.py checks that
-    it gives what plain_import_row gives row by row, or None.
+    any, are written "YYYY-MM-DDTHH:MM:SSZ"; None otherwise (then each row goes its own way).
+
+    Whole columns are checked with a few C calls each, which is what makes a large import fast;
+    tests/test_transfer.py checks that it gives what plain_import_row gives row by row, or None.
     """
     empty = ("",) * count
     rating = columns.get("rating", empty)
