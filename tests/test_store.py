@@ -366,7 +366,7 @@ def test_chain_payload_is_the_encoders_text(at, shop_id, actor, action, entity, 
     data_text = store._DATA_JSON.encode(data)
     fields = {"at": at, "shop_id": shop_id, "actor": actor, "action": action, "entity": entity,
               "entity_id": entity_id, "data": data_text}
-    assert store._chain_payload(at, shop_id, actor, action, entity, entity_id, data_text) == \
+    assert store._chain_payloads(at, shop_id, actor)(action, entity, entity_id, data_text) == \
         store._CHAIN_JSON.encode(fields)
 
 

@@ -861,15 +861,10 @@ def _entry_hash(prev_hash: str, fields: dict) -> str:
     return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
 
 
-def _chain_payload(at: str, shop_id: int | None, actor: str, action: str, entity: str, entity_id: str,
-                   data: str) -> str:
-    """`_CHAIN_JSON.encode` of an entry's fields, written out: the same text at a third of the cost
-    (an import hashes an entry per review). tests/test_store.py checks it against the encoder."""
-    return _chain_payloads(at, shop_id, actor)(action, entity, entity_id, data)
-
-
 def _chain_payloads(at: str, shop_id: int | None, actor: str):
-    """`_chain_payload` for entries that share their time, shop and actor (one write's)."""
+    """`_CHAIN_JSON.encode` of an entry's fields, written out, for entries that share their time, shop and
+    actor (one write's): the same text at a third of the cost (an import hashes an entry per review).
+    tests/test_store.py checks it against the encoder."""
     middle = f',"actor":{_CHAIN_JSON.encode(actor)},"at":{_CHAIN_JSON.encode(at)},"data":'
     tail = f',"shop_id":{_CHAIN_JSON.encode(shop_id)}}}'
 

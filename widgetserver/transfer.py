@@ -155,7 +155,6 @@ class _Import:
         self.products: dict[str, dict] = {}
         self.blocks: list[store.ReviewColumns] = []  # reviews so far, block by block ...
         self.rows: list[dict] = []  # ... and the last ones taken one by one
-        self.count = 0
         self.statuses: list[tuple[int, tuple]] = []  # (index among the reviews, (status, reason))
         self.external_lines: dict[str, int] = {}
 
@@ -202,9 +201,9 @@ class _Import:
                 return
             self.external_lines[external_id] = line
         if "__status__" in raw:
-            self.statuses.append((self.count, raw["__status__"]))
+            index = len(self.rows) + sum(len(block.rating) for block in self.blocks)
+            self.statuses.append((index, raw["__status__"]))
         self.rows.append(review)
-        self.count += 1
 
     def take_chunk(self, names: list[str], lines: list[int], records: list[list[str]]) -> bool:
         """A block of CSV records that are all plainly valid, all at once: what `take` would keep of each.
@@ -240,7 +239,6 @@ class _Import:
             self.blocks.append(store.ReviewColumns.of(self.rows))
             self.rows = []
         self.blocks.append(reviews)
-        self.count += len(records)
         return True
 
 
